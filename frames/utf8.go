@@ -1,0 +1,71 @@
+package frames
+
+import "encoding/binary"
+
+// utf8State validates UTF-8 incrementally. Text messages arrive in frames
+// and reads that may split a code point anywhere, so the state between
+// calls is the number of continuation bytes still owed and the range the
+// next one must fall in. It rejects at the first byte that cannot start or
+// continue a valid sequence (fail fast, as Autobahn 6.4 checks): overlongs,
+// surrogates and code points above U+10FFFF are cut off by those ranges.
+type utf8State struct {
+	need   uint8 // continuation bytes still owed
+	lo, hi byte  // range of the next continuation byte
+}
+
+// feed validates p as the continuation of everything fed before. It
+// returns the index of the first invalid byte, or -1.
+func (s *utf8State) feed(p []byte) int {
+	i := 0
+	for i < len(p) {
+		if s.need > 0 {
+			c := p[i]
+			if c < s.lo || c > s.hi {
+				return i
+			}
+			i++
+			s.need--
+			s.lo, s.hi = 0x80, 0xBF
+			continue
+		}
+		// ASCII fast path, eight bytes at a time.
+		for i+8 <= len(p) && binary.LittleEndian.Uint64(p[i:])&0x8080808080808080 == 0 {
+			i += 8
+		}
+		if i == len(p) {
+			break
+		}
+		c := p[i]
+		switch {
+		case c < 0x80:
+			i++
+			continue
+		case c < 0xC2: // continuation byte, or overlong 2-byte lead
+			return i
+		case c < 0xE0:
+			s.need, s.lo, s.hi = 1, 0x80, 0xBF
+		case c == 0xE0: // no overlong 3-byte forms
+			s.need, s.lo, s.hi = 2, 0xA0, 0xBF
+		case c == 0xED: // no UTF-16 surrogates
+			s.need, s.lo, s.hi = 2, 0x80, 0x9F
+		case c < 0xF0:
+			s.need, s.lo, s.hi = 2, 0x80, 0xBF
+		case c == 0xF0: // no overlong 4-byte forms
+			s.need, s.lo, s.hi = 3, 0x90, 0xBF
+		case c < 0xF4:
+			s.need, s.lo, s.hi = 3, 0x80, 0xBF
+		case c == 0xF4: // nothing above U+10FFFF
+			s.need, s.lo, s.hi = 3, 0x80, 0x8F
+		default:
+			return i
+		}
+		i++
+	}
+	return -1
+}
+
+// complete reports whether the input so far ends on a code point boundary.
+func (s *utf8State) complete() bool { return s.need == 0 }
+
+// reset forgets any partial sequence.
+func (s *utf8State) reset() { *s = utf8State{} }

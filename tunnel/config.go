@@ -1,0 +1,94 @@
+package tunnel
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/pion/logging"
+)
+
+// Timing defaults. They relate as follows: a heartbeat ping goes out every
+// Heartbeat and the peer has until the next ping to show any sign of life,
+// so a dead peer is dropped within 2×Heartbeat. CloseTimeout bounds every
+// wait for the other side of a close (a half-closed pair, a Close reply)
+// and is short next to both, so that closing never holds resources long.
+const (
+	DefaultDialTimeout  = 10 * time.Second
+	DefaultCloseTimeout = 5 * time.Second
+	DefaultMaxFrameSize = 64 << 10
+)
+
+// Config configures a Server. The zero value is not usable: Target (or
+// Dial with a target of its own) must be set.
+type Config struct {
+	// Target is the host:port every WebSocket is bridged to.
+	Target string
+
+	// Dial opens the TCP connection to the target. Nil means a net.Dialer
+	// with DialTimeout and TCP keepalive, which tries every address the
+	// name resolves to.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// DialTimeout bounds the connection to the target. Zero means
+	// DefaultDialTimeout; negative means no timeout (the risk: a
+	// black-holed target holds the client until the OS gives up).
+	DialTimeout time.Duration
+
+	// Heartbeat is the period of the server's pings. A client that sends
+	// nothing at all (not even a pong) between two pings is closed. Zero
+	// turns heartbeats off.
+	Heartbeat time.Duration
+
+	// IdleTimeout closes a connection that moved no data in either
+	// direction for this long. Zero means never.
+	IdleTimeout time.Duration
+
+	// CloseTimeout bounds the close handshake: how long a half-closed pair
+	// may keep moving data, and how long a Close waits for its reply.
+	// Zero means DefaultCloseTimeout.
+	CloseTimeout time.Duration
+
+	// MaxFrameSize is the largest payload of a frame sent to the client
+	// and the size of the read from the target. Zero means
+	// DefaultMaxFrameSize (64 KiB, as websockify).
+	MaxFrameSize int
+
+	// MaxMessageSize limits a message from the client; larger ones are
+	// closed with 1009. Zero means no limit, which costs nothing: messages
+	// are streamed, never held whole.
+	MaxMessageSize int64
+
+	// Traffic, if not nil, receives websockify's --traffic glyphs: '}' a
+	// frame from the client, '>' bytes to the target, '<' bytes from the
+	// target, '{' a frame to the client.
+	Traffic io.Writer
+
+	// Fallback serves requests that are not WebSocket upgrades (the page).
+	// Nil means 405 Method Not Allowed for everything, as websockify
+	// without --web.
+	Fallback http.Handler
+
+	// OnSessionStart and OnSessionEnd, if not nil, are called when a
+	// bridged session starts and ends (after both of its connections are
+	// closed). They run on the session's goroutine and must not block.
+	OnSessionStart func()
+	OnSessionEnd   func(SessionStats)
+
+	// LoggerFactory makes the "tunnel" logger. Nil means
+	// logging.NewDefaultLoggerFactory().
+	LoggerFactory logging.LoggerFactory
+}
+
+// SessionStats summarises one bridged session.
+type SessionStats struct {
+	Client     string        // client address
+	Target     string        // target address
+	Up, Down   int64         // payload bytes client→target and target→client
+	Duration   time.Duration // from upgrade to teardown
+	ClosedBy   string        // "client", "target", "server" or "error"
+	CloseCode  int           // close code sent or received, 0 if none
+	CloseError string        // why the session ended, if not a clean close
+}
