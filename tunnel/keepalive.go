@@ -1,0 +1,66 @@
+package tunnel
+
+import (
+	"errors"
+	"time"
+
+	"wsbridge/frames"
+)
+
+// keepalive pings the client every Heartbeat and drops it when it sent
+// nothing at all between two pings; it closes sessions that moved no data
+// for IdleTimeout. It runs only when one of them is configured, and ends
+// when the pair is torn down.
+func (p *pair) keepalive() {
+	cfg := p.srv.cfg
+	var pingC, idleC <-chan time.Time
+	if cfg.Heartbeat > 0 {
+		t := time.NewTicker(cfg.Heartbeat)
+		defer t.Stop()
+		pingC = t.C
+	}
+	if cfg.IdleTimeout > 0 {
+		t := time.NewTicker(max(cfg.IdleTimeout/4, 10*time.Millisecond))
+		defer t.Stop()
+		idleC = t.C
+	}
+	var (
+		pinged     bool
+		seenAtPing uint64
+		moved      = p.up.Load() + p.down.Load()
+		lastMove   = time.Now()
+	)
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-pingC:
+			seen := p.seen.Load()
+			if pinged && seen == seenAtPing {
+				p.end("server", 0, errors.New("heartbeat: no answer from client within the interval"))
+				p.closeBoth()
+				return
+			}
+			// A write blocked on a client that does not read holds the
+			// lock: skip the ping; the check above still runs next time.
+			if p.wmu.TryLock() {
+				err := p.wr.WriteControl(frames.OpPing, nil)
+				p.wmu.Unlock()
+				if err == nil {
+					pinged, seenAtPing = true, seen
+				}
+			}
+		case now := <-idleC:
+			if m := p.up.Load() + p.down.Load(); m != moved {
+				moved, lastMove = m, now
+				continue
+			}
+			if now.Sub(lastMove) >= cfg.IdleTimeout {
+				p.end("server", frames.CloseGoingAway, errors.New("idle timeout"))
+				p.linger()
+				_ = p.writeClose(frames.CloseGoingAway, reasonIdle)
+				return
+			}
+		}
+	}
+}

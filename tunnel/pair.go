@@ -1,0 +1,182 @@
+package tunnel
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/logging"
+
+	"wsbridge/frames"
+)
+
+// pair is one bridged session: a WebSocket client and a TCP target. run
+// owns both connections and returns only after both pumps have stopped and
+// both connections are closed.
+type pair struct {
+	srv    *Server
+	log    logging.LeveledLogger
+	client net.Conn
+	target net.Conn
+	rd     *frames.Reader
+
+	wmu sync.Mutex     // serialises frames to the client: data, pongs, pings, Close
+	wr  *frames.Writer // guarded by wmu
+
+	up, down atomic.Int64  // payload bytes client→target, target→client
+	seen     atomic.Uint64 // frames received from the client (heartbeat)
+	start    time.Time
+
+	closeOnce sync.Once
+	done      chan struct{} // closed by closeBoth
+
+	mu         sync.Mutex // guards the close state below
+	peerClose  bool       // the client sent Close; its code and reason are echoed
+	peerCode   frames.CloseCode
+	peerReason string
+	closedBy   string
+	closeCode  frames.CloseCode
+	endErr     error
+}
+
+func newPair(s *Server, client net.Conn, br *bufio.Reader, target net.Conn) *pair {
+	p := &pair{
+		srv:    s,
+		log:    s.log,
+		client: client,
+		target: target,
+		rd:     frames.NewReader(br, frames.RoleServer),
+		wr:     frames.NewWriter(client, frames.RoleServer),
+		start:  time.Now(),
+		done:   make(chan struct{}),
+	}
+	p.rd.MaxMessage = s.cfg.MaxMessageSize
+	return p
+}
+
+// run bridges until both directions are done. The client→target pump runs
+// on the caller's goroutine; targetToClient and (if configured) keepalive
+// are its children, waited for before run returns.
+func (p *pair) run() {
+	var wg sync.WaitGroup
+	wg.Go(p.targetToClient) // ends at target EOF/error or when closeBoth closes the target
+	if p.srv.cfg.Heartbeat > 0 || p.srv.cfg.IdleTimeout > 0 {
+		wg.Go(p.keepalive) // ends when p.done is closed
+	}
+	p.clientToTarget()
+	p.mu.Lock()
+	waitTarget := p.peerClose
+	p.mu.Unlock()
+	if !waitTarget {
+		// The client is gone or the close handshake is complete: nothing
+		// more can flow, so unblock the target pump.
+		p.closeBoth()
+	}
+	// Otherwise the client closed first: the target pump forwards what the
+	// target still sends until its FIN (bounded by the linger deadline),
+	// then answers the client's Close and closes both.
+	wg.Wait()
+	p.closeBoth()
+}
+
+// closeBoth closes both connections; safe to call any number of times.
+func (p *pair) closeBoth() {
+	p.closeOnce.Do(func() {
+		close(p.done)
+		p.client.Close()
+		p.target.Close()
+	})
+}
+
+// linger bounds the rest of the session: after CloseTimeout every blocked
+// read or write on either connection fails, and the pair winds down.
+func (p *pair) linger() {
+	t := time.Now().Add(p.srv.cfg.CloseTimeout)
+	p.client.SetDeadline(t)
+	p.target.SetDeadline(t)
+}
+
+// end records who ended the session and why; the first record wins.
+func (p *pair) end(by string, code frames.CloseCode, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closedBy == "" {
+		p.closedBy, p.closeCode, p.endErr = by, code, err
+	}
+}
+
+// writeControl sends a control frame to the client.
+func (p *pair) writeControl(op frames.Opcode, payload []byte) error {
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	return p.wr.WriteControl(op, payload)
+}
+
+// writeClose sends a Close frame unless one was sent already.
+func (p *pair) writeClose(code frames.CloseCode, reason string) error {
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	if p.wr.Closed() {
+		return nil
+	}
+	p.traffic('{')
+	return p.wr.WriteClose(code, reason)
+}
+
+// fail ends the session at once after telling the client why (best
+// effort, bounded by the linger deadline): a protocol error, a broken
+// target. No Close reply is awaited (RFC 6455 §7.1.7).
+func (p *pair) fail(by string, code frames.CloseCode, reason string, err error) {
+	p.end(by, code, err)
+	p.linger()
+	_ = p.writeClose(code, reason)
+	p.closeBoth()
+}
+
+func (p *pair) traffic(c byte) {
+	if p.srv.traffic != nil {
+		p.srv.traffic.glyph(c)
+	}
+}
+
+// stats summarises the session for the log and OnSessionEnd.
+func (p *pair) stats() SessionStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := SessionStats{
+		Client:    p.client.RemoteAddr().String(),
+		Target:    p.target.RemoteAddr().String(),
+		Up:        p.up.Load(),
+		Down:      p.down.Load(),
+		Duration:  time.Since(p.start),
+		ClosedBy:  p.closedBy,
+		CloseCode: int(p.closeCode),
+	}
+	if p.endErr != nil {
+		st.CloseError = p.endErr.Error()
+	}
+	return st
+}
+
+func (st SessionStats) String() string {
+	s := fmt.Sprintf("session %s -> %s closed by %s", st.Client, st.Target, st.ClosedBy)
+	if st.CloseCode != 0 {
+		s += fmt.Sprintf(" (code %d)", st.CloseCode)
+	}
+	s += fmt.Sprintf(", up %d B, down %d B, %s", st.Up, st.Down, st.Duration.Round(time.Millisecond))
+	if st.CloseError != "" {
+		s += ": " + st.CloseError
+	}
+	return s
+}
+
+// isClosedErr reports whether err comes from a connection this side closed
+// or from a deadline this side set: the normal end of a pump.
+func isClosedErr(err error) bool {
+	var ne net.Error
+	return errors.Is(err, net.ErrClosed) || (errors.As(err, &ne) && ne.Timeout())
+}

@@ -1,0 +1,217 @@
+package tunnel
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+
+	"wsbridge/frames"
+)
+
+// Close reasons sent to the client, websockify's wording where it has one.
+const (
+	reasonTargetClosed = "Target closed"
+	reasonText         = "Unsupported: Text frames are not supported"
+	reasonTargetError  = "Target connection error"
+	reasonShutdown     = "Server shutting down"
+	reasonIdle         = "Idle timeout"
+	reasonDialFailed   = "Failed to connect to downstream server"
+)
+
+// clientToTarget reads the client's frames: data payloads are streamed to
+// the target as they arrive, pings answered, pongs ignored. It returns when
+// the client closes, disconnects or breaks the protocol.
+func (p *pair) clientToTarget() {
+	for {
+		h, err := p.rd.NextFrame()
+		if err != nil {
+			p.clientReadError(err)
+			return
+		}
+		p.seen.Add(1)
+		p.traffic('}')
+		switch h.Op {
+		case frames.OpPing:
+			// §5.5.2: answer with a Pong carrying the same payload, also
+			// in the middle of a fragmented message.
+			if err := p.writeControl(frames.OpPong, p.rd.ControlPayload()); err != nil {
+				p.end("error", 0, fmt.Errorf("tunnel: write pong: %w", err))
+				return
+			}
+		case frames.OpPong:
+			// §5.5.3: an unsolicited pong needs no answer.
+		case frames.OpClose:
+			p.clientClose()
+			return
+		case frames.OpText:
+			// websockify closes text with 1003 (since 0.9); noVNC and
+			// every binary client never send it.
+			p.fail("server", frames.CloseUnsupportedData, reasonText, errors.New("tunnel: text frame from client"))
+			return
+		default:
+			if err := p.copyFrame(); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// copyFrame streams the current data frame's payload to the target.
+func (p *pair) copyFrame() error {
+	if p.rd.Remaining() == 0 {
+		return nil
+	}
+	bp := p.srv.getBuf()
+	defer p.srv.putBuf(bp)
+	buf := *bp
+	for {
+		n, rerr := p.rd.Read(buf)
+		if n > 0 {
+			if _, err := p.target.Write(buf[:n]); err != nil {
+				if !isClosedErr(err) {
+					p.fail("target", frames.CloseInternalError, reasonTargetError, fmt.Errorf("tunnel: write to target: %w", err))
+				}
+				return err
+			}
+			p.traffic('>')
+			p.up.Add(int64(n))
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			p.clientReadError(rerr)
+			return rerr
+		}
+	}
+}
+
+// clientReadError ends the session after a failed read from the client.
+func (p *pair) clientReadError(err error) {
+	if code := frames.CloseCodeOf(err); code != 0 {
+		p.log.Warnf("client %s: %v", p.client.RemoteAddr(), err)
+		p.fail("server", code, protocolReason(err), err)
+		return
+	}
+	switch {
+	case isClosedErr(err):
+		// Torn down by this side (linger, heartbeat, shutdown).
+		p.end("server", 0, nil)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		p.end("client", 0, errors.New("client disconnected without a Close frame"))
+	default:
+		p.end("client", 0, fmt.Errorf("read from client: %w", err))
+	}
+}
+
+// protocolReason is the Close reason for a protocol error: the error text
+// without the package prefix.
+func protocolReason(err error) string {
+	var e *frames.Error
+	if errors.As(err, &e) {
+		return e.Msg
+	}
+	return err.Error()
+}
+
+// clientClose handles the client's Close frame. If this side closed first,
+// it is the reply and the session is over. Otherwise the client has
+// finished sending: the target gets a FIN after everything sent before, and
+// the target pump answers the Close once the target has sent its last byte.
+func (p *pair) clientClose() {
+	code, reason, _ := frames.ParseClose(p.rd.ControlPayload()) // checked by the Reader
+	closeWrite(p.target)
+	p.wmu.Lock()
+	replied := p.wr.Closed()
+	p.wmu.Unlock()
+	if replied {
+		p.end("server", code, nil) // the session ended at this side's Close
+		return
+	}
+	p.mu.Lock()
+	p.peerClose, p.peerCode, p.peerReason = true, code, reason
+	p.mu.Unlock()
+	p.end("client", code, nil)
+	p.linger()
+}
+
+// targetToClient frames what the target sends as binary messages, as it
+// arrives. A buffer is taken only once the target is readable, so an idle
+// session holds none.
+func (p *pair) targetToClient() {
+	rw := newReadWaiter(p.target)
+	for {
+		if err := rw.wait(); err != nil {
+			p.targetReadError(err)
+			return
+		}
+		bp := p.srv.getBuf()
+		buf := *bp
+		n, rerr := p.target.Read(buf[frames.MaxHeaderLen:])
+		if n > 0 {
+			p.wmu.Lock()
+			closed := p.wr.Closed()
+			werr := p.wr.WriteFrameInPlace(frames.OpBinary, true, buf[:frames.MaxHeaderLen+n])
+			p.wmu.Unlock()
+			if werr != nil {
+				p.srv.putBuf(bp)
+				if closed {
+					// This side sent Close (shutdown, idle): what the
+					// target sends now has nowhere to go. The client pump
+					// ends the session on the client's reply.
+					return
+				}
+				if !isClosedErr(werr) {
+					p.end("client", 0, fmt.Errorf("write to client: %w", werr))
+				}
+				p.closeBoth()
+				return
+			}
+			p.traffic('<')
+			p.traffic('{')
+			p.down.Add(int64(n))
+		}
+		p.srv.putBuf(bp)
+		if rerr != nil {
+			p.targetReadError(rerr)
+			return
+		}
+	}
+}
+
+// targetReadError handles the end of the target's stream.
+func (p *pair) targetReadError(err error) {
+	if !errors.Is(err, io.EOF) {
+		if isClosedErr(err) {
+			return // torn down by this side
+		}
+		p.fail("target", frames.CloseInternalError, reasonTargetError, fmt.Errorf("read from target: %w", err))
+		return
+	}
+	// The target's FIN: everything it sent is out; tell the client.
+	p.mu.Lock()
+	peerClose, code, reason := p.peerClose, p.peerCode, p.peerReason
+	p.mu.Unlock()
+	if peerClose {
+		// The client closed first and waited for the target to finish:
+		// echo its Close (§5.5.1) and end the session.
+		_ = p.writeClose(code, reason)
+		p.closeBoth()
+		return
+	}
+	// The target closed first. The client may still send until it
+	// answers our Close; the client pump forwards that and ends the
+	// session on the reply.
+	p.end("target", frames.CloseNormal, nil)
+	p.linger()
+	_ = p.writeClose(frames.CloseNormal, reasonTargetClosed)
+}
+
+// closeWrite half-closes c (a FIN for TCP, shutdown(SHUT_WR) for unix
+// sockets); connections without half-close are left open for closeBoth.
+func closeWrite(c net.Conn) {
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+}
