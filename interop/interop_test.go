@@ -1,0 +1,126 @@
+package interop
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/logging"
+
+	"wsbridge/echo"
+	"wsbridge/tunnel"
+)
+
+// needNodeWS returns the path of node, skipping the test outside CI when
+// node or the npm ws package is missing; in CI (CI=true) it fails instead.
+func needNodeWS(t *testing.T) string {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err == nil {
+		_, err = os.Stat(filepath.Join("node_modules", "ws", "package.json"))
+	}
+	if err != nil {
+		msg := "needs node and npm ws: run `npm ci --prefix interop` (.ci/run does): " + err.Error()
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return node
+}
+
+// serve runs h on a loopback HTTP server until the test ends.
+func serve(t *testing.T, h http.Handler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Serve(ln)
+	}()
+	t.Cleanup(func() {
+		srv.Close()
+		<-done
+	})
+	return ln.Addr().String()
+}
+
+// runNode runs wsclient.mjs in the given mode against url.
+func runNode(t *testing.T, node, mode, url string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "wsclient.mjs", mode, url)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	t.Logf("node wsclient.mjs %s:\n%s", mode, out.String())
+	if err != nil {
+		t.Fatalf("ws client (%s): %v", mode, err)
+	}
+	if !bytes.Contains(out.Bytes(), []byte("\nPASS")) {
+		t.Fatalf("ws client (%s) did not report PASS", mode)
+	}
+}
+
+func quietLogger() logging.LoggerFactory {
+	return &logging.DefaultLoggerFactory{Writer: io.Discard, DefaultLogLevel: logging.LogLevelError, ScopeLevels: map[string]logging.LogLevel{}}
+}
+
+// TestWSEcho points npm ws at the message-preserving echo server built on
+// frames/: types, sizes, fragmentation, pings, close echo, and the close
+// codes for malformed frames.
+func TestWSEcho(t *testing.T) {
+	node := needNodeWS(t)
+	addr := serve(t, &echo.Handler{})
+	runNode(t, node, "echo", "ws://"+addr+"/")
+}
+
+// TestWSBridge points npm ws at the bridge in front of a TCP echo target.
+func TestWSBridge(t *testing.T) {
+	node := needNodeWS(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		ln.Close()
+		wg.Wait()
+	})
+	wg.Go(func() { // accept loop, ends when ln closes
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() { // one echo, ends at the bridge's FIN
+				io.Copy(c, c)
+				c.Close()
+			})
+		}
+	})
+	srv, err := tunnel.New(tunnel.Config{Target: ln.Addr().String(), LoggerFactory: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := serve(t, srv)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	runNode(t, node, "bridge", "ws://"+addr+"/websockify")
+}
