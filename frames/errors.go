@@ -46,4 +46,5 @@ var (
 var (
 	errMessageOpen = errors.New("frames: a fragmented message is open")
 	errNotControl  = errors.New("frames: not a control opcode")
+	errNotData     = errors.New("frames: not a data opcode")
 )

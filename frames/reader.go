@@ -3,6 +3,7 @@ package frames
 import (
 	"errors"
 	"io"
+	"math"
 )
 
 // Reader reads frames from a stream. NextFrame moves to the next frame;
@@ -12,7 +13,7 @@ import (
 // streams through in the caller's buffers.
 //
 // src should be buffered (a *bufio.Reader) when frames are small: a header
-// is read with up to three small reads.
+// is read with up to two small reads.
 type Reader struct {
 	// MaxMessage limits the payload of one message, summed over its
 	// fragments. A frame that would take a message past it fails with
@@ -67,7 +68,10 @@ func (r *Reader) NextFrame() (Header, error) {
 		return Header{}, r.err
 	}
 	if r.left > 0 {
-		if _, err := io.Copy(io.Discard, readerOnly{r}); err != nil {
+		// The rest of the frame still goes through Read, so that a skipped
+		// text payload is UTF-8 checked and the message state stays right.
+		// (*Reader has no WriteTo, so io.Discard's pooled buffer is used.)
+		if _, err := io.Copy(io.Discard, r); err != nil {
 			return Header{}, err
 		}
 		if r.err != nil {
@@ -82,6 +86,7 @@ func (r *Reader) NextFrame() (Header, error) {
 		return h, r.fail(err)
 	}
 	r.h = h
+	r.ctrlN = 0
 	if h.Op.IsControl() {
 		return h, r.readControl()
 	}
@@ -100,9 +105,15 @@ func (r *Reader) NextFrame() (Header, error) {
 		r.msgOp, r.msgLen = h.Op, 0
 		r.utf8.reset()
 	}
-	r.msgLen += h.Length
-	if r.MaxMessage > 0 && r.msgLen > r.MaxMessage {
+	// Compare before adding: msgLen+h.Length can overflow int64 (two frames
+	// of 2^62 bytes), which would let a message slip past the limit.
+	if r.MaxMessage > 0 && h.Length > r.MaxMessage-r.msgLen {
 		return h, r.fail(ErrMessageTooBig)
+	}
+	if h.Length > math.MaxInt64-r.msgLen {
+		r.msgLen = math.MaxInt64 // no limit set: saturate rather than wrap
+	} else {
+		r.msgLen += h.Length
 	}
 	r.left, r.pos = h.Length, 0
 	if r.left == 0 {
@@ -123,6 +134,9 @@ func (r *Reader) Read(p []byte) (int, error) {
 	}
 	if r.left == 0 {
 		return 0, io.EOF
+	}
+	if len(p) == 0 {
+		return 0, nil
 	}
 	if int64(len(p)) > r.left {
 		p = p[:r.left]
@@ -203,9 +217,6 @@ func (r *Reader) fail(err error) error {
 	r.err = err
 	return err
 }
-
-// readerOnly hides any other methods of the Reader from io.Copy.
-type readerOnly struct{ io.Reader }
 
 // IsProtocolError reports whether err is a protocol violation by the peer
 // (as opposed to an I/O error or the end of the stream).

@@ -25,7 +25,8 @@ type Writer struct {
 	rng  *rand.ChaCha8 // masking keys, client role only
 
 	scratch [MaxHeaderLen + smallFrame]byte
-	masked  []byte // client role: masked copy of a payload, allocated once
+	masked  []byte                  // client role: masked copy of a payload, allocated once
+	closing [MaxControlPayload]byte // WriteClose's payload (on the stack it would escape)
 
 	msgOpen bool // a fragmented message is open
 	closed  bool // a Close frame was written
@@ -61,6 +62,9 @@ func (w *Writer) Write(p []byte) (int, error) {
 // WriteMessage writes p as one message of type op (OpText or OpBinary),
 // fragmented into frames of at most MaxFrame bytes.
 func (w *Writer) WriteMessage(op Opcode, p []byte) error {
+	if op != OpText && op != OpBinary {
+		return errNotData
+	}
 	if w.msgOpen {
 		return errMessageOpen
 	}
@@ -85,11 +89,20 @@ func (w *Writer) WriteMessage(op Opcode, p []byte) error {
 
 // WriteFragment writes p as the next fragment of a message of type op:
 // the first fragment carries op, later ones are continuations, and fin
-// ends the message. p is not split further.
+// ends the message. p is not split further. Once a message is open, op
+// may also be OpContinuation.
 func (w *Writer) WriteFragment(op Opcode, p []byte, fin bool) error {
+	// A control or reserved opcode, or a continuation with no open message,
+	// would make a frame the peer must reject (§5.4, §5.5).
+	data := op == OpText || op == OpBinary
 	fop := op
 	if w.msgOpen {
+		if !data && op != OpContinuation {
+			return errNotData
+		}
 		fop = OpContinuation
+	} else if !data {
+		return errNotData
 	}
 	if err := w.writeFrame(Header{Fin: fin, Op: fop, Length: int64(len(p))}, p); err != nil {
 		return err
@@ -116,8 +129,7 @@ func (w *Writer) WriteControl(op Opcode, payload []byte) error {
 
 // WriteClose writes a Close frame with code and reason (see AppendClose).
 func (w *Writer) WriteClose(code CloseCode, reason string) error {
-	var buf [MaxControlPayload]byte
-	return w.WriteControl(OpClose, AppendClose(buf[:0], code, reason))
+	return w.WriteControl(OpClose, AppendClose(w.closing[:0], code, reason))
 }
 
 // Closed reports whether a Close frame has been written.
@@ -127,7 +139,9 @@ func (w *Writer) Closed() bool { return w.closed }
 // The first MaxHeaderLen bytes of buf are scratch space: the header is
 // encoded right before the payload so that header and payload go out in a
 // single Write, with no copy. In the client role the payload is masked in
-// place. This is the bridge's hot path.
+// place. This is the bridge's hot path: op and fin go out as given, and the
+// caller keeps fragments in order (the Writer only tracks whether a message
+// is open and whether a Close frame was written).
 func (w *Writer) WriteFrameInPlace(op Opcode, fin bool, buf []byte) error {
 	if w.closed {
 		return errWriteAfterClose
@@ -142,6 +156,12 @@ func (w *Writer) WriteFrameInPlace(op Opcode, fin bool, buf []byte) error {
 	start := MaxHeaderLen - HeaderLen(h)
 	PutHeader(buf[start:], h)
 	_, err := w.dst.Write(buf[start:])
+	switch {
+	case op == OpClose:
+		w.closed = true
+	case !op.IsControl():
+		w.msgOpen = !fin
+	}
 	return err
 }
 
