@@ -1,0 +1,262 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/pion/logging"
+
+	"wsbridge/static"
+	"wsbridge/tunnel"
+)
+
+const (
+	// maxHeaderBytes bounds an upgrade request's headers; browsers send
+	// about 1 KiB.
+	maxHeaderBytes = 16 << 10
+
+	// keepAliveTimeout closes a keep-alive HTTP connection (the page, files
+	// under --web) that sends no new request. websockify has none, so an
+	// idle browser tab holds a process there.
+	keepAliveTimeout = 2 * time.Minute
+)
+
+// Causes of a stop that is not a signal, for the log.
+var (
+	errRunOnce     = errors.New("the first session ended (--run-once)")
+	errIdleTimeout = errors.New("no session for the --idle-timeout")
+)
+
+// serve listens and bridges until ctx ends, SIGINT or SIGTERM arrives, or
+// a server-level option (--run-once, --timeout, --idle-timeout) stops it.
+// Then it stops accepting and closes live sessions with 1001 (after
+// --timeout: waits for them to end).
+func serve(ctx context.Context, s *settings, e runEnv) error {
+	logOut := e.Stderr
+	if s.LogFile != "" {
+		f, err := os.OpenFile(s.LogFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+		if err != nil {
+			return fmt.Errorf("wsbridge: --log-file: %w", err)
+		}
+		defer f.Close()
+		logOut = f
+	}
+	lf := newLoggerFactory(logOut, s.level, s.env)
+	log := lf.NewLogger("main")
+	for _, k := range s.unknownEnv {
+		log.Warnf("ignoring %s: no such option", k)
+	}
+
+	ctx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	watch := newSessionWatch(stop, s.RunOnce, time.Duration(s.IdleTimeout))
+	defer watch.close()
+
+	tun, err := newTunnel(s, e, lf, watch)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler: tun,
+		// A handler that hijacks the connection (every upgrade) clears its
+		// deadlines, so the tunnel's own timeouts apply only after the
+		// upgrade. Until then this is the one bound on a client that
+		// connects and sends its request slowly or never; without it such
+		// stalled handshakes pile up, each holding a connection.
+		ReadHeaderTimeout: time.Duration(s.HandshakeTimeout),
+		IdleTimeout:       keepAliveTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          newErrorLog(lf),
+	}
+	ln, err := net.Listen(s.listenNetwork, s.listenAddr)
+	if err != nil {
+		return fmt.Errorf("wsbridge: %w", err)
+	}
+
+	// The server goroutine belongs to serve, which always receives its
+	// result below; srv.Shutdown (or a failing listener) ends it.
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Infof("listening on %s → %s", ln.Addr(), s.target)
+	if e.Ready != nil {
+		e.Ready(ln.Addr())
+	}
+
+	var timeout <-chan time.Time
+	if s.Timeout > 0 {
+		t := time.NewTimer(time.Duration(s.Timeout))
+		defer t.Stop()
+		timeout = t.C
+	}
+	var serveErr error
+	running, drain := true, false
+	select {
+	case serveErr = <-served:
+		running = false
+		log.Errorf("serving failed: %v", serveErr)
+	case <-ctx.Done():
+		log.Infof("shutting down: %v", context.Cause(ctx))
+	case <-timeout:
+		drain = true
+		log.Infof("--timeout: no longer accepting connections; waiting for %d open sessions", tun.Active())
+	}
+
+	// Stop accepting. http.Server.Shutdown closes the listener and waits
+	// for requests in flight (pages, handshakes), not for the hijacked
+	// sessions, which the tunnel tracks itself.
+	grace := time.Duration(s.CloseTimeout)
+	if grace == 0 {
+		grace = tunnel.DefaultCloseTimeout
+	}
+	grace += time.Second
+	bg := context.WithoutCancel(ctx)
+	shutdown(bg, grace, "http server", func(ctx context.Context) error {
+		err := srv.Shutdown(ctx)
+		if err != nil {
+			srv.Close() // requests still in flight after the grace period
+		}
+		return err
+	}, log)
+	if drain {
+		// Open sessions go on until they end, or a signal or --run-once
+		// ends ctx and the Shutdown below closes them.
+		if err := tun.Drain(ctx); err != nil {
+			log.Infof("stopped waiting for sessions: %v", context.Cause(ctx))
+		}
+	}
+	// From here a second SIGINT or SIGTERM ends the process at once,
+	// without waiting for the sessions' close handshakes.
+	stopSignals()
+	shutdown(bg, grace, "sessions", tun.Shutdown, log)
+	if running {
+		serveErr = <-served
+	}
+	if !errors.Is(serveErr, http.ErrServerClosed) {
+		return fmt.Errorf("wsbridge: serve: %w", serveErr)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// shutdown calls fn with a context bounded by grace and logs a failure.
+// fn leaves nothing open when its context ends first: the http.Server is
+// closed above, and tunnel.Server.Shutdown closes what is left itself.
+func shutdown(ctx context.Context, grace time.Duration, what string, fn func(context.Context) error, log logging.LeveledLogger) {
+	ctx, cancel := context.WithTimeout(ctx, grace)
+	defer cancel()
+	if err := fn(ctx); err != nil {
+		log.Warnf("closing %s: %v", what, err)
+	}
+}
+
+// newTunnel builds the bridge, with the static page or --web directory
+// for requests that are not upgrades.
+func newTunnel(s *settings, e runEnv, lf logging.LoggerFactory, watch *sessionWatch) (*tunnel.Server, error) {
+	page, err := static.New(static.Options{
+		Web:           s.Web,
+		FileOnly:      s.FileOnly,
+		Listing:       s.WebListing,
+		Target:        s.target,
+		Version:       version(),
+		LoggerFactory: lf,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("wsbridge: %w", err)
+	}
+	cfg := tunnel.Config{
+		Target:         s.target,
+		DialTimeout:    time.Duration(s.DialTimeout),
+		Heartbeat:      time.Duration(s.Heartbeat),
+		IdleTimeout:    time.Duration(s.ConnIdleTimeout),
+		CloseTimeout:   time.Duration(s.CloseTimeout),
+		MaxFrameSize:   s.MaxFrameSize,
+		MaxMessageSize: s.MaxMessageSize,
+		Fallback:       page,
+		OnSessionStart: watch.started,
+		OnSessionEnd:   watch.ended,
+		LoggerFactory:  lf,
+	}
+	if cfg.DialTimeout == 0 {
+		cfg.DialTimeout = -1 // --dial-timeout 0: no limit; tunnel's zero is its default
+	}
+	if s.Traffic {
+		cfg.Traffic = e.Stdout
+	}
+	tun, err := tunnel.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("wsbridge: %w", err)
+	}
+	return tun, nil
+}
+
+// sessionWatch counts live sessions for --run-once and --idle-timeout and
+// calls stop when either says to. started and ended are the tunnel's
+// session hooks: they only take a mutex, never block.
+type sessionWatch struct {
+	stop        context.CancelCauseFunc
+	runOnce     bool
+	idleTimeout time.Duration
+
+	mu     sync.Mutex
+	active int
+	idle   *time.Timer // runs idleFired; nil without --idle-timeout
+}
+
+func newSessionWatch(stop context.CancelCauseFunc, runOnce bool, idleTimeout time.Duration) *sessionWatch {
+	w := &sessionWatch{stop: stop, runOnce: runOnce, idleTimeout: idleTimeout}
+	if idleTimeout > 0 {
+		w.idle = time.AfterFunc(idleTimeout, w.idleFired) // no session yet
+	}
+	return w
+}
+
+func (w *sessionWatch) started() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.active++
+	if w.idle != nil {
+		w.idle.Stop()
+	}
+}
+
+func (w *sessionWatch) ended(tunnel.SessionStats) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.active--
+	if w.runOnce {
+		w.stop(errRunOnce)
+		return
+	}
+	if w.active == 0 && w.idle != nil {
+		w.idle.Reset(w.idleTimeout)
+	}
+}
+
+// idleFired runs on the timer's goroutine. A session may have started
+// while it waited for the lock; then it does nothing.
+func (w *sessionWatch) idleFired() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.active == 0 {
+		w.stop(errIdleTimeout)
+	}
+}
+
+// close stops the timer.
+func (w *sessionWatch) close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.idle != nil {
+		w.idle.Stop()
+	}
+}
