@@ -75,6 +75,10 @@ Examples:
   wsbridge 8080 localhost:5900
   wsbridge 127.0.0.1:6080 vnc.internal:5901 --heartbeat 30
   WSBRIDGE_LISTEN=:8080 WSBRIDGE_TARGET=localhost:22 wsbridge
+
+Other commands:
+  wsbridge echo [addr:port]   message-preserving WebSocket echo server on the
+                              codec, for Autobahn|Testsuite (wsbridge echo -h)
 `)
 	_, err = io.WriteString(w, b.String())
 	return err

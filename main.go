@@ -53,6 +53,10 @@ func main() {
 // a signal arrives, or --run-once, --timeout or --idle-timeout says to
 // stop. A mistake in the arguments or the environment is a *usageError.
 func run(ctx context.Context, e runEnv) error {
+	if len(e.Args) > 0 && e.Args[0] == "echo" {
+		e.Args = e.Args[1:]
+		return runEcho(ctx, e)
+	}
 	s, err := parseArgs(e.Args, e.Env)
 	if err != nil {
 		return err

@@ -13,7 +13,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/pion/logging"
@@ -30,8 +32,47 @@ type Handler struct {
 	// CloseTimeout bounds the wait for the client's Close reply after a
 	// protocol error. Zero means tunnel.DefaultCloseTimeout.
 	CloseTimeout time.Duration
-	// Log receives one line per connection; nil logs nothing.
+	// Log receives one line per failed connection; nil logs nothing.
 	Log logging.LeveledLogger
+
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{} // live echo connections (hijacked: http.Server forgets them)
+	wg     sync.WaitGroup
+	closed bool
+}
+
+// Close closes every live echo connection and waits for their handlers to
+// return. Connections accepted afterwards are closed at once.
+func (h *Handler) Close() {
+	h.mu.Lock()
+	h.closed = true
+	for c := range h.conns {
+		c.Close()
+	}
+	h.mu.Unlock()
+	h.wg.Wait()
+}
+
+// track registers c; false means the Handler is closed.
+func (h *Handler) track(c net.Conn) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	if h.conns == nil {
+		h.conns = make(map[net.Conn]struct{})
+	}
+	h.conns[c] = struct{}{}
+	h.wg.Add(1)
+	return true
+}
+
+func (h *Handler) untrack(c net.Conn) {
+	h.mu.Lock()
+	delete(h.conns, c)
+	h.mu.Unlock()
+	h.wg.Done()
 }
 
 // bufSize is the largest fragment the echo writes.
@@ -51,6 +92,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer conn.Close()
+	if !h.track(conn) {
+		return
+	}
+	defer h.untrack(conn)
 	rd := frames.NewReader(br, frames.RoleServer)
 	rd.MaxMessage = h.MaxMessage
 	wr := frames.NewWriter(conn, frames.RoleServer)
