@@ -38,8 +38,10 @@ type Config struct {
 	DialTimeout time.Duration
 
 	// Heartbeat is the period of the server's pings. A client that sends
-	// nothing at all (not even a pong) between two pings is closed. Zero
-	// turns heartbeats off.
+	// nothing at all (not even a pong) between two pings is closed; the
+	// payload of a long frame still arriving counts as a sign of life, and
+	// while the target is not reading (so the client's frames cannot be
+	// read either) the client is not judged. Zero turns heartbeats off.
 	Heartbeat time.Duration
 
 	// IdleTimeout closes a connection that moved no data in either

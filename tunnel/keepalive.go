@@ -2,6 +2,7 @@ package tunnel
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"wsbridge/frames"
@@ -10,7 +11,12 @@ import (
 // keepalive pings the client every Heartbeat and drops it when it sent
 // nothing at all between two pings; it closes sessions that moved no data
 // for IdleTimeout. It runs only when one of them is configured, and ends
-// when the pair is torn down.
+// when the pair is torn down or starts closing (linger bounds the rest).
+//
+// While the client pump is blocked writing to a target that does not read,
+// the client's frames are not read either, so its silence proves nothing:
+// the heartbeat does not count that against it. A client that is gone is
+// still found out then, as the pings to it fail.
 func (p *pair) keepalive() {
 	cfg := p.srv.cfg
 	var pingC, idleC <-chan time.Time
@@ -35,7 +41,13 @@ func (p *pair) keepalive() {
 		case <-p.done:
 			return
 		case <-pingC:
+			if p.closing.Load() {
+				return
+			}
 			seen := p.seen.Load()
+			if p.upBusy.Load() {
+				pinged = false // cannot tell: start over at the next ping
+			}
 			if pinged && seen == seenAtPing {
 				p.end("server", 0, errors.New("heartbeat: no answer from client within the interval"))
 				p.closeBoth()
@@ -46,11 +58,24 @@ func (p *pair) keepalive() {
 			if p.wmu.TryLock() {
 				err := p.wr.WriteControl(frames.OpPing, nil)
 				p.wmu.Unlock()
-				if err == nil {
+				switch {
+				case err == nil:
 					pinged, seenAtPing = true, seen
+				case !p.closing.Load() && !isClosedErr(err):
+					// The client is gone (reset). Nothing else may notice:
+					// the client pump can be blocked on the target.
+					p.end("client", 0, fmt.Errorf("write ping to client: %w", err))
+					p.closeBoth()
+					return
 				}
 			}
-		case now := <-idleC:
+		case <-idleC:
+			if p.closing.Load() {
+				return
+			}
+			// The time of the check, not the tick's: a tick received late
+			// would date movement seen now too early and close too soon.
+			now := time.Now()
 			if m := p.up.Load() + p.down.Load(); m != moved {
 				moved, lastMove = m, now
 				continue

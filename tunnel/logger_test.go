@@ -38,3 +38,11 @@ func testLogger(t testing.TB) *logging.DefaultLoggerFactory {
 	t.Cleanup(func() { lw.mu.Lock(); lw.done = true; lw.mu.Unlock() })
 	return &logging.DefaultLoggerFactory{Writer: lw, DefaultLogLevel: logging.LogLevelDebug, ScopeLevels: map[string]logging.LogLevel{}}
 }
+
+// quietLogger logs only warnings and errors, to stderr: for tests that
+// open many sessions.
+func quietLogger() *logging.DefaultLoggerFactory {
+	f := logging.NewDefaultLoggerFactory()
+	f.DefaultLogLevel = logging.LogLevelWarn
+	return f
+}

@@ -28,7 +28,9 @@ type pair struct {
 	wr  *frames.Writer // guarded by wmu
 
 	up, down atomic.Int64  // payload bytes client→target, target→client
-	seen     atomic.Uint64 // frames received from the client (heartbeat)
+	seen     atomic.Uint64 // frames and payload reads from the client (heartbeat)
+	upBusy   atomic.Bool   // the client pump is blocked writing to the target (heartbeat)
+	closing  atomic.Bool   // linger was called: the session is winding down
 	start    time.Time
 
 	closeOnce sync.Once
@@ -62,10 +64,10 @@ func newPair(s *Server, client net.Conn, br *bufio.Reader, target net.Conn) *pai
 // on the caller's goroutine; targetToClient and (if configured) keepalive
 // are its children, waited for before run returns.
 func (p *pair) run() {
-	var wg sync.WaitGroup
-	wg.Go(p.targetToClient) // ends at target EOF/error or when closeBoth closes the target
+	var pump, keep sync.WaitGroup
+	pump.Go(p.targetToClient) // ends at target EOF/error or when closeBoth closes the target
 	if p.srv.cfg.Heartbeat > 0 || p.srv.cfg.IdleTimeout > 0 {
-		wg.Go(p.keepalive) // ends when p.done is closed
+		keep.Go(p.keepalive) // ends when p.done is closed or the session lingers
 	}
 	p.clientToTarget()
 	p.mu.Lock()
@@ -78,9 +80,11 @@ func (p *pair) run() {
 	}
 	// Otherwise the client closed first: the target pump forwards what the
 	// target still sends until its FIN (bounded by the linger deadline),
-	// then answers the client's Close and closes both.
-	wg.Wait()
+	// then answers the client's Close. However it ended, close both ends
+	// before waiting for keepalive, which only stops when p.done is closed.
+	pump.Wait()
 	p.closeBoth()
+	keep.Wait()
 }
 
 // closeBoth closes both connections; safe to call any number of times.
@@ -95,6 +99,7 @@ func (p *pair) closeBoth() {
 // linger bounds the rest of the session: after CloseTimeout every blocked
 // read or write on either connection fails, and the pair winds down.
 func (p *pair) linger() {
+	p.closing.Store(true)
 	t := time.Now().Add(p.srv.cfg.CloseTimeout)
 	p.client.SetDeadline(t)
 	p.target.SetDeadline(t)
@@ -109,11 +114,16 @@ func (p *pair) end(by string, code frames.CloseCode, err error) {
 	}
 }
 
-// writeControl sends a control frame to the client.
-func (p *pair) writeControl(op frames.Opcode, payload []byte) error {
+// writePong answers a ping, unless this side has sent its Close already:
+// RFC 6455 §5.5.1, after a Close "the endpoint MUST NOT send any more data
+// frames", and the session is only waiting for the client's reply.
+func (p *pair) writePong(payload []byte) error {
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
-	return p.wr.WriteControl(op, payload)
+	if p.wr.Closed() {
+		return nil
+	}
+	return p.wr.WriteControl(frames.OpPong, payload)
 }
 
 // writeClose sends a Close frame unless one was sent already.
@@ -148,8 +158,8 @@ func (p *pair) stats() SessionStats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	st := SessionStats{
-		Client:    p.client.RemoteAddr().String(),
-		Target:    p.target.RemoteAddr().String(),
+		Client:    addrString(p.client.RemoteAddr()),
+		Target:    addrString(p.target.RemoteAddr()),
 		Up:        p.up.Load(),
 		Down:      p.down.Load(),
 		Duration:  time.Since(p.start),
@@ -162,6 +172,16 @@ func (p *pair) stats() SessionStats {
 	return st
 }
 
+// addrString is a.String(), or "" for a conn (from Config.Dial) without an
+// address.
+func addrString(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	return a.String()
+}
+
+// String formats the stats as the session's closing log line.
 func (st SessionStats) String() string {
 	s := fmt.Sprintf("session %s -> %s closed by %s", st.Client, st.Target, st.ClosedBy)
 	if st.CloseCode != 0 {

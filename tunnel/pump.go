@@ -35,8 +35,10 @@ func (p *pair) clientToTarget() {
 		case frames.OpPing:
 			// §5.5.2: answer with a Pong carrying the same payload, also
 			// in the middle of a fragmented message.
-			if err := p.writeControl(frames.OpPong, p.rd.ControlPayload()); err != nil {
-				p.end("error", 0, fmt.Errorf("tunnel: write pong: %w", err))
+			if err := p.writePong(p.rd.ControlPayload()); err != nil {
+				if !isClosedErr(err) {
+					p.end("client", 0, fmt.Errorf("write pong to client: %w", err))
+				}
 				return
 			}
 		case frames.OpPong:
@@ -68,7 +70,11 @@ func (p *pair) copyFrame() error {
 	for {
 		n, rerr := p.rd.Read(buf)
 		if n > 0 {
-			if _, err := p.target.Write(buf[:n]); err != nil {
+			p.seen.Add(1) // a long frame is a sign of life all along, not once
+			p.upBusy.Store(true)
+			_, err := p.target.Write(buf[:n])
+			p.upBusy.Store(false)
+			if err != nil {
 				if !isClosedErr(err) {
 					p.fail("target", frames.CloseInternalError, reasonTargetError, fmt.Errorf("tunnel: write to target: %w", err))
 				}
@@ -119,14 +125,18 @@ func protocolReason(err error) string {
 // it is the reply and the session is over. Otherwise the client has
 // finished sending: the target gets a FIN after everything sent before, and
 // the target pump answers the Close once the target has sent its last byte.
+//
+// The Close is recorded before the FIN goes out: a target that closes in
+// response must find it, or the target pump would take its EOF for the
+// target closing first and send 1000 "Target closed" instead of the echo.
 func (p *pair) clientClose() {
 	code, reason, _ := frames.ParseClose(p.rd.ControlPayload()) // checked by the Reader
-	closeWrite(p.target)
 	p.wmu.Lock()
 	replied := p.wr.Closed()
 	p.wmu.Unlock()
 	if replied {
 		p.end("server", code, nil) // the session ended at this side's Close
+		closeWrite(p.target)
 		return
 	}
 	p.mu.Lock()
@@ -134,6 +144,7 @@ func (p *pair) clientClose() {
 	p.mu.Unlock()
 	p.end("client", code, nil)
 	p.linger()
+	closeWrite(p.target)
 }
 
 // targetToClient frames what the target sends as binary messages, as it

@@ -2,6 +2,7 @@ package tunnel
 
 import (
 	"net"
+	"os"
 	"syscall"
 	"unsafe"
 )
@@ -11,10 +12,15 @@ import (
 // one byte with MSG_PEEK|MSG_DONTWAIT from inside the runtime poller, so
 // readiness that arrived before the call is not missed. It is built once
 // per connection so that waiting does not allocate.
+//
+// A socket error (ECONNRESET after an RST) is consumed by the peek: the
+// kernel reports it once, and a later read only sees the end of the
+// stream. wait therefore returns it, or a reset would pass for a FIN.
 type readWaiter struct {
 	rc   syscall.RawConn // nil: not a file descriptor, wait returns at once
 	peek func(fd uintptr) bool
 	b    [1]byte
+	err  syscall.Errno // the peek's error, 0 for data or EOF
 }
 
 func newReadWaiter(c net.Conn) *readWaiter {
@@ -27,16 +33,30 @@ func newReadWaiter(c net.Conn) *readWaiter {
 	w.peek = func(fd uintptr) bool {
 		_, _, e := syscall.Syscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&w.b[0])), 1,
 			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
-		return e != syscall.EAGAIN
+		switch e {
+		case syscall.EAGAIN:
+			return false // not readable yet: the poller waits
+		case syscall.EINTR:
+			return true // let Read find out
+		}
+		w.err = e
+		return true
 	}
 	return w
 }
 
-// wait returns when the connection is readable, or the poller's error
-// (a deadline, a closed connection).
+// wait returns when the connection is readable, or with the poller's error
+// (a deadline, a closed connection) or the socket's (a reset).
 func (w *readWaiter) wait() error {
 	if w.rc == nil {
 		return nil
 	}
-	return w.rc.Read(w.peek)
+	w.err = 0
+	if err := w.rc.Read(w.peek); err != nil {
+		return err
+	}
+	if w.err != 0 {
+		return &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("recvfrom", w.err)}
+	}
+	return nil
 }

@@ -28,15 +28,19 @@ type Server struct {
 	bufs    sync.Pool // *[]byte of MaxHeaderLen+MaxFrameSize
 	traffic *trafficWriter
 
-	mu       sync.Mutex
-	sessions map[*pair]struct{}
-	closing  bool
-	wg       sync.WaitGroup // one per registered session
+	mu        sync.Mutex
+	sessions  map[*pair]struct{}
+	refusing  map[net.Conn]struct{} // hijacked, being sent a Close without a session
+	closing   bool                  // new upgrades are refused (Shutdown or Drain)
+	goingAway bool                  // Shutdown: sessions are sent Close 1001
+	forced    bool                  // Shutdown or Drain gave up waiting and closed everything
+	force     chan struct{}         // closed when forced is set: cancels dials in progress
+	wg        sync.WaitGroup        // one per upgrade that passed the closing check, until its handler returns
 }
 
 // New checks cfg, fills in defaults and returns a Server.
 func New(cfg Config) (*Server, error) {
-	if cfg.Target == "" {
+	if cfg.Target == "" && cfg.Dial == nil {
 		return nil, errors.New("tunnel: no target")
 	}
 	if cfg.DialTimeout == 0 {
@@ -55,6 +59,8 @@ func New(cfg Config) (*Server, error) {
 		cfg:      cfg,
 		log:      cfg.LoggerFactory.NewLogger("tunnel"),
 		sessions: make(map[*pair]struct{}),
+		refusing: make(map[net.Conn]struct{}),
+		force:    make(chan struct{}),
 		dial:     cfg.Dial,
 	}
 	if s.dial == nil {
@@ -80,19 +86,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.cfg.Fallback.ServeHTTP(w, r)
 			return
 		}
+		w.Header().Set("Allow", http.MethodGet)
 		http.Error(w, "this is a WebSocket bridge: connect with a WebSocket client", http.StatusMethodNotAllowed)
 		return
 	}
 	hs, herr := CheckUpgrade(r, true)
+	if herr == nil && !s.enter() {
+		herr = &HandshakeError{http.StatusServiceUnavailable, "server shutting down"}
+	}
 	if herr != nil {
 		s.log.Infof("%s: refused upgrade: %d %s", r.RemoteAddr, herr.Status, herr.Msg)
 		Refuse(w, herr)
 		return
 	}
-	if s.isClosing() {
-		Refuse(w, &HandshakeError{http.StatusServiceUnavailable, "server shutting down"})
-		return
-	}
+	defer s.wg.Done() // Shutdown and Drain wait for every upgrade that got this far
 	target, derr := s.dialTarget(r.Context())
 	client, br, err := Accept(w, hs)
 	if err != nil {
@@ -110,8 +117,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := newPair(s, client, br, target)
-	if !s.register(p) {
-		s.refuseAfterUpgrade(client, br, frames.CloseGoingAway, reasonShutdown)
+	ok, goAway := s.register(p)
+	if !ok {
+		// Shutdown or Drain gave up waiting while the target was dialled.
+		client.Close()
 		target.Close()
 		return
 	}
@@ -119,6 +128,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.log.Infof("session %s -> %s opened", client.RemoteAddr(), target.RemoteAddr())
 	if s.cfg.OnSessionStart != nil {
 		s.cfg.OnSessionStart()
+	}
+	if goAway {
+		p.goAway() // Shutdown began while the target was dialled
 	}
 	p.run()
 	st := p.stats()
@@ -128,13 +140,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// dialTarget connects to the target within DialTimeout.
+// dialTarget connects to the target within DialTimeout. A forced end of
+// Shutdown or Drain cancels it.
 func (s *Server) dialTarget(ctx context.Context) (net.Conn, error) {
+	var cancel context.CancelFunc
 	if s.cfg.DialTimeout > 0 {
-		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.DialTimeout)
-		defer cancel()
+	} else {
+		ctx, cancel = context.WithCancel(ctx)
 	}
+	defer cancel()
+	go s.cancelOnForce(ctx, cancel) // ends when ctx does, at the latest when this returns
 	c, err := s.dial(ctx, "tcp", s.cfg.Target)
 	if err != nil {
 		return nil, fmt.Errorf("tunnel: dial target %s: %w", s.cfg.Target, err)
@@ -142,10 +158,24 @@ func (s *Server) dialTarget(ctx context.Context) (net.Conn, error) {
 	return c, nil
 }
 
+// cancelOnForce calls cancel if the server is force-closed before ctx ends.
+func (s *Server) cancelOnForce(ctx context.Context, cancel context.CancelFunc) {
+	select {
+	case <-s.force:
+		cancel()
+	case <-ctx.Done():
+	}
+}
+
 // refuseAfterUpgrade sends a Close frame on a fresh WebSocket and waits,
-// within CloseTimeout, for the client's reply before closing.
+// within CloseTimeout, for the client's reply before closing. A forced
+// end of Shutdown or Drain closes c at once.
 func (s *Server) refuseAfterUpgrade(c net.Conn, br *bufio.Reader, code frames.CloseCode, reason string) {
 	defer c.Close()
+	if !s.trackRefusing(c) {
+		return
+	}
+	defer s.untrackRefusing(c)
 	c.SetDeadline(time.Now().Add(s.cfg.CloseTimeout))
 	if err := frames.NewWriter(c, frames.RoleServer).WriteClose(code, reason); err != nil {
 		return
@@ -157,100 +187,6 @@ func (s *Server) refuseAfterUpgrade(c net.Conn, br *bufio.Reader, code frames.Cl
 			return
 		}
 	}
-}
-
-func (s *Server) isClosing() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closing
-}
-
-// register adds p to the live sessions, unless the server is closing.
-func (s *Server) register(p *pair) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closing {
-		return false
-	}
-	s.sessions[p] = struct{}{}
-	s.wg.Add(1)
-	return true
-}
-
-func (s *Server) unregister(p *pair) {
-	s.mu.Lock()
-	delete(s.sessions, p)
-	s.mu.Unlock()
-	s.wg.Done()
-}
-
-// Active returns the number of live sessions.
-func (s *Server) Active() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.sessions)
-}
-
-// live marks the server closing and returns the sessions alive now.
-func (s *Server) stopAccepting() []*pair {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.closing = true
-	ps := make([]*pair, 0, len(s.sessions))
-	for p := range s.sessions {
-		ps = append(ps, p)
-	}
-	return ps
-}
-
-// Shutdown refuses new upgrades, sends Close 1001 to every live session and
-// waits until they have ended or ctx is done; then it closes what is left
-// and returns ctx's error.
-func (s *Server) Shutdown(ctx context.Context) error {
-	var wg sync.WaitGroup
-	for _, p := range s.stopAccepting() {
-		wg.Go(p.goAway) // bounded by the pair's linger deadline
-	}
-	wg.Wait()
-	return s.wait(ctx)
-}
-
-// Drain refuses new upgrades and waits, without closing anything, until
-// every live session has ended on its own or ctx is done; then it closes
-// what is left and returns ctx's error.
-func (s *Server) Drain(ctx context.Context) error {
-	s.stopAccepting()
-	return s.wait(ctx)
-}
-
-// wait waits for every registered session to end; when ctx ends first it
-// tears the rest down and waits for that, which cannot block.
-func (s *Server) wait(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { // owned here: ends when every session has unregistered
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-	}
-	s.mu.Lock()
-	for p := range s.sessions {
-		p.end("server", 0, errors.New("shutdown timeout"))
-		p.closeBoth()
-	}
-	s.mu.Unlock()
-	<-done
-	return ctx.Err()
-}
-
-// goAway starts the closing handshake from this side with 1001.
-func (p *pair) goAway() {
-	p.end("server", frames.CloseGoingAway, nil)
-	p.linger()
-	_ = p.writeClose(frames.CloseGoingAway, reasonShutdown)
 }
 
 // trafficWriter prints websockify's --traffic glyphs from both pumps.
