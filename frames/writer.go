@@ -34,7 +34,7 @@ type Writer struct {
 
 // smallFrame is the payload size up to which header and payload are copied
 // into one buffer and written with a single Write.
-const smallFrame = 1024
+const smallFrame = 256
 
 // maskChunk is the size of the client role's masking buffer.
 const maskChunk = 32 << 10

@@ -51,7 +51,7 @@ func newPair(s *Server, client net.Conn, br *bufio.Reader, target net.Conn) *pai
 		log:    s.log,
 		client: client,
 		target: target,
-		rd:     frames.NewReader(br, frames.RoleServer),
+		rd:     frames.NewReader(newLazyReader(client, br, &s.small), frames.RoleServer),
 		wr:     frames.NewWriter(client, frames.RoleServer),
 		start:  time.Now(),
 		done:   make(chan struct{}),

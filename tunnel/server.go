@@ -25,7 +25,8 @@ type Server struct {
 	cfg     Config
 	log     logging.LeveledLogger
 	dial    func(ctx context.Context, network, addr string) (net.Conn, error)
-	bufs    sync.Pool // *[]byte of MaxHeaderLen+MaxFrameSize
+	bufs    sync.Pool // *[]byte of MaxHeaderLen+MaxFrameSize: payload copies
+	small   sync.Pool // *[]byte of smallBufSize: frame headers, small messages
 	traffic *trafficWriter
 
 	mu        sync.Mutex
@@ -69,6 +70,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	size := frames.MaxHeaderLen + cfg.MaxFrameSize
 	s.bufs.New = func() any { b := make([]byte, size); return &b }
+	s.small.New = func() any { b := make([]byte, smallBufSize); return &b }
 	if cfg.Traffic != nil {
 		s.traffic = &trafficWriter{w: cfg.Traffic}
 	}
@@ -99,7 +101,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Refuse(w, herr)
 		return
 	}
-	defer s.wg.Done() // Shutdown and Drain wait for every upgrade that got this far
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			s.wg.Done() // Shutdown and Drain wait for every upgrade that got this far
+		}
+	}()
 	target, derr := s.dialTarget(r.Context())
 	client, br, err := Accept(w, hs)
 	if err != nil {
@@ -124,8 +131,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		target.Close()
 		return
 	}
+	// The session runs on a goroutine of its own, so that this handler
+	// returns and net/http frees what it holds per connection (its
+	// buffered writer, the response) for as long as the session lasts.
+	handedOff = true
+	go s.session(p, goAway) // owned by s: counted in s.wg, which Shutdown and Drain wait for
+}
+
+// session runs one bridged session from registration to teardown.
+func (s *Server) session(p *pair, goAway bool) {
+	defer s.wg.Done()
 	defer s.unregister(p)
-	s.log.Infof("session %s -> %s opened", client.RemoteAddr(), target.RemoteAddr())
+	s.log.Infof("session %s -> %s opened", addrString(p.client.RemoteAddr()), addrString(p.target.RemoteAddr()))
 	if s.cfg.OnSessionStart != nil {
 		s.cfg.OnSessionStart()
 	}
@@ -143,6 +160,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // dialTarget connects to the target within DialTimeout. A forced end of
 // Shutdown or Drain cancels it.
 func (s *Server) dialTarget(ctx context.Context) (net.Conn, error) {
+	var wg sync.WaitGroup
+	defer wg.Wait() // after cancel below, so cancelOnForce has returned
 	var cancel context.CancelFunc
 	if s.cfg.DialTimeout > 0 {
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.DialTimeout)
@@ -150,7 +169,7 @@ func (s *Server) dialTarget(ctx context.Context) (net.Conn, error) {
 		ctx, cancel = context.WithCancel(ctx)
 	}
 	defer cancel()
-	go s.cancelOnForce(ctx, cancel) // ends when ctx does, at the latest when this returns
+	wg.Go(func() { s.cancelOnForce(ctx, cancel) }) // ends when ctx does, at the latest when this returns
 	c, err := s.dial(ctx, "tcp", s.cfg.Target)
 	if err != nil {
 		return nil, fmt.Errorf("tunnel: dial target %s: %w", s.cfg.Target, err)
