@@ -9,13 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/pion/logging"
 
 	"wsbridge/echo"
+	"wsbridge/internal/testpeer"
 	"wsbridge/tunnel"
 )
 
@@ -91,28 +91,8 @@ func TestWSEcho(t *testing.T) {
 // TestWSBridge points npm ws at the bridge in front of a TCP echo target.
 func TestWSBridge(t *testing.T) {
 	node := needNodeWS(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		ln.Close()
-		wg.Wait()
-	})
-	wg.Go(func() { // accept loop, ends when ln closes
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() { // one echo, ends at the bridge's FIN
-				io.Copy(c, c)
-				c.Close()
-			})
-		}
-	})
-	srv, err := tunnel.New(tunnel.Config{Target: ln.Addr().String(), LoggerFactory: quietLogger()})
+	target := testpeer.TCP(t, testpeer.Echo)
+	srv, err := tunnel.New(tunnel.Config{Target: target, LoggerFactory: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}

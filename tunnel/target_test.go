@@ -5,73 +5,25 @@ import (
 	"io"
 	mrand "math/rand/v2"
 	"net"
-	"sync"
 	"testing"
 	"time"
+
+	"wsbridge/internal/testpeer"
 )
 
-// tcpTarget is a real TCP service on 127.0.0.1:0 for the bridge to dial.
-// Each accepted connection is handled on its own goroutine and closed when
-// handle returns; at the end of the test the listener and every open
-// connection are closed and all handlers waited for.
+// tcpTarget is a real TCP service on 127.0.0.1:0 for the bridge to dial
+// (see testpeer.TCP).
 type tcpTarget struct {
-	addr     string
-	accepted chan struct{} // one value per accepted connection (buffered)
+	addr string
 }
 
 func startTarget(t testing.TB, handle func(*net.TCPConn)) *tcpTarget {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tt := &tcpTarget{addr: ln.Addr().String(), accepted: make(chan struct{}, 4096)}
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		open = map[net.Conn]struct{}{}
-	)
-	wg.Go(func() { // accept loop; ends when the listener is closed
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			open[c] = struct{}{}
-			mu.Unlock()
-			select {
-			case tt.accepted <- struct{}{}:
-			default:
-			}
-			wg.Go(func() { // one handler; ends when handle returns
-				defer func() {
-					c.Close()
-					mu.Lock()
-					delete(open, c)
-					mu.Unlock()
-				}()
-				handle(c.(*net.TCPConn))
-			})
-		}
-	})
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for c := range open {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	return tt
+	return &tcpTarget{addr: testpeer.TCP(t, handle)}
 }
 
 // echoTarget copies everything back and closes after the bridge's FIN.
-func echoTarget(c *net.TCPConn) {
-	io.Copy(c, c)
-	c.CloseWrite()
-}
+var echoTarget = testpeer.Echo
 
 // sinkResult is what a sink target received.
 type sinkResult struct {

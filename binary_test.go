@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"wsbridge/frames"
+	"wsbridge/internal/testpeer"
+)
+
+// These tests run the real binary, built once, the way a user or systemd
+// does: configured by the environment, stopped by SIGTERM.
+
+var listeningRE = regexp.MustCompile(`listening on (\S+)`)
+
+// buildBinary builds wsbridge into a temporary directory.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the binary; skipped with -short")
+	}
+	bin := filepath.Join(t.TempDir(), "wsbridge")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// process is a running wsbridge binary.
+type process struct {
+	cmd    *exec.Cmd
+	addr   string
+	stderr *syncBuffer
+	exited chan error
+}
+
+// startBinary starts bin with env (and the process environment's PATH)
+// and waits for its "listening on" log line.
+func startBinary(t *testing.T, bin string, env []string, args ...string) *process {
+	t.Helper()
+	pr, pw := io.Pipe()
+	p := &process{cmd: exec.Command(bin, args...), stderr: &syncBuffer{}, exited: make(chan error, 1)}
+	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
+	p.cmd.Stderr = io.MultiWriter(p.stderr, pw)
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { // ends when the process exits (pw closed below)
+		p.exited <- p.cmd.Wait()
+		pw.Close()
+	})
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		wg.Wait()
+	})
+	found := make(chan string, 1)
+	var scan sync.WaitGroup
+	scan.Go(func() { // reads the log until the pipe closes
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			if m := listeningRE.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case found <- m[1]:
+				default:
+				}
+			}
+		}
+		io.Copy(io.Discard, pr)
+	})
+	t.Cleanup(scan.Wait)
+	select {
+	case p.addr = <-found:
+	case err := <-p.exited:
+		t.Fatalf("wsbridge exited before listening: %v\n%s", err, p.stderr)
+	case <-time.After(waitLimit):
+		t.Fatalf("wsbridge did not listen within %v\n%s", waitLimit, p.stderr)
+	}
+	return p
+}
+
+// wsDial performs a client handshake on addr.
+func wsDial(t *testing.T, addr string) (net.Conn, *frames.Reader, *frames.Writer) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, waitLimit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(3 * waitLimit))
+	fmt.Fprintf(c, "GET /websockify HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: binary\r\n\r\n", addr)
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Sec-WebSocket-Protocol") != "binary" {
+		t.Fatalf("handshake: got %d protocol %q, want 101 binary", resp.StatusCode, resp.Header.Get("Sec-WebSocket-Protocol"))
+	}
+	return c, frames.NewReader(br, frames.RoleClient), frames.NewWriter(c, frames.RoleClient)
+}
+
+// readAll reads data frames into w until a Close, which it returns.
+func readAll(t *testing.T, rd *frames.Reader, w io.Writer) (frames.CloseCode, string) {
+	t.Helper()
+	for {
+		h, err := rd.NextFrame()
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		switch h.Op {
+		case frames.OpClose:
+			code, reason, err := frames.ParseClose(rd.ControlPayload())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return code, reason
+		case frames.OpBinary:
+			if _, err := io.Copy(w, rd); err != nil {
+				t.Fatal(err)
+			}
+		default:
+			t.Fatalf("unexpected %v frame", h.Op)
+		}
+	}
+}
+
+func TestBinary(t *testing.T) {
+	bin := buildBinary(t)
+	target := testpeer.TCP(t, testpeer.Echo)
+	// Configured only through the environment, as a systemd unit would.
+	p := startBinary(t, bin, []string{"WSBRIDGE_LISTEN=127.0.0.1:0", "WSBRIDGE_TARGET=" + target, "WSBRIDGE_HEARTBEAT=30"})
+
+	t.Run("page", func(t *testing.T) {
+		resp, err := http.Get("http://" + p.addr + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !bytes.Contains(body, []byte("wsbridge")) || !bytes.Contains(body, []byte(target)) {
+			t.Fatalf("GET /: got %d, want 200 with the name and target:\n%s", resp.StatusCode, body)
+		}
+	})
+
+	t.Run("huge headers", func(t *testing.T) {
+		req, _ := http.NewRequest("GET", "http://"+p.addr+"/", nil)
+		req.Header.Set("X-Big", strings.Repeat("a", 64<<10))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+			t.Fatalf("64 KiB header: got %d, want 431", resp.StatusCode)
+		}
+	})
+
+	t.Run("bytes both ways", func(t *testing.T) {
+		c, rd, wr := wsDial(t, p.addr)
+		data := make([]byte, 3<<20+7)
+		rand.Read(data)
+		want := sha256.Sum256(data)
+		var wg sync.WaitGroup
+		wg.Go(func() { // the writer: all data, then Close
+			wr.MaxFrame = 100000
+			wr.WriteMessage(frames.OpBinary, data)
+			wr.WriteClose(frames.CloseNormal, "done")
+		})
+		h := sha256.New()
+		code, reason := readAll(t, rd, h)
+		wg.Wait()
+		if got := h.Sum(nil); !bytes.Equal(got, want[:]) {
+			t.Errorf("echoed sha256 %x, want %x", got, want)
+		}
+		if code != frames.CloseNormal || reason != "done" {
+			t.Errorf("close: got %d %q, want 1000 \"done\" echoed", code, reason)
+		}
+		c.Close()
+	})
+
+	t.Run("SIGTERM", func(t *testing.T) {
+		_, rd, wr := wsDial(t, p.addr)
+		if err := wr.WriteMessage(frames.OpBinary, []byte("ping")); err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		for got.Len() < 4 { // the session is live once the echo is back
+			if _, err := rd.NextFrame(); err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(&got, rd)
+		}
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		code, reason := readAll(t, rd, io.Discard)
+		if code != frames.CloseGoingAway {
+			t.Errorf("on SIGTERM: got close %d %q, want 1001", code, reason)
+		}
+		wr.WriteClose(code, "")
+		select {
+		case err := <-p.exited:
+			if err != nil {
+				t.Errorf("exit: %v, want status 0\n%s", err, p.stderr)
+			}
+		case <-time.After(waitLimit):
+			t.Fatalf("wsbridge did not exit after SIGTERM\n%s", p.stderr)
+		}
+		if log := p.stderr.String(); !strings.Contains(log, "closed by server (code 1001)") {
+			t.Errorf("log has no closing line for the session:\n%s", log)
+		}
+	})
+}
