@@ -21,15 +21,41 @@ const (
 	DefaultMaxFrameSize = 64 << 10
 )
 
-// Config configures a Server. The zero value is not usable: Target (or
-// Dial with a target of its own) must be set.
+// Config configures a Server. The zero value is not usable: Target,
+// Resolve or Dial must be set.
 type Config struct {
-	// Target is the host:port every WebSocket is bridged to.
+	// Target is the host:port every WebSocket is bridged to when Resolve
+	// is nil.
 	Target string
+
+	// Resolve, if not nil, chooses each session's target from its
+	// upgrade request (a token in the query or the Host header). It runs
+	// after Admit and Authorize and before the dial. An error that is a
+	// Refusal is answered as it says (404 for an unknown token); any other
+	// is answered 502. The client can never name a target itself.
+	Resolve func(ctx context.Context, r *http.Request) (Route, error)
+
+	// Authorize, if not nil, decides whether r may upgrade; a Refusal
+	// error is answered as it says (401 with WWW-Authenticate, 403), any
+	// other error with 403.
+	Authorize func(r *http.Request) error
+
+	// ClientAddr, if not nil, returns the real client IP of r (from
+	// trusted proxies' headers) for the log, limits and SessionStats; ""
+	// or nil means the TCP peer's.
+	ClientAddr func(r *http.Request) string
+
+	// Admit, if not nil, is asked first whether a client (by IP) may start an
+	// upgrade (connection limits, rate limits). A Refusal error is
+	// answered as it says (503, 429), any other with 503. release is
+	// called when the session, or the refused attempt, is over.
+	Admit func(client string) (release func(), err error)
 
 	// Dial opens the TCP connection to the target. Nil means a net.Dialer
 	// with DialTimeout and TCP keepalive, which tries every address the
 	// name resolves to.
+	// Its errors that are a Refusal (a target outside the allow-list)
+	// are answered before the 101; the others after it, with Close 1011.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	// DialTimeout bounds the connection to the target. Zero means
@@ -86,7 +112,8 @@ type Config struct {
 
 // SessionStats summarises one bridged session.
 type SessionStats struct {
-	Client     string        // client address
+	Client     string        // client address (the real one, see ClientAddr)
+	Token      string        // the route's token, redacted
 	Target     string        // target address
 	Up, Down   int64         // payload bytes client→target and target→client
 	Duration   time.Duration // from upgrade to teardown

@@ -33,6 +33,9 @@ type pair struct {
 	closing  atomic.Bool   // linger was called: the session is winding down
 	start    time.Time
 
+	clientName string // the client's (real) address, for the log
+	token      string // the route's token, redacted
+
 	closeOnce sync.Once
 	done      chan struct{} // closed by closeBoth
 
@@ -54,7 +57,9 @@ func newPair(s *Server, client net.Conn, br *bufio.Reader, target net.Conn) *pai
 		rd:     frames.NewReader(newLazyReader(client, br, &s.small), frames.RoleServer),
 		wr:     frames.NewWriter(client, frames.RoleServer),
 		start:  time.Now(),
-		done:   make(chan struct{}),
+
+		clientName: addrString(client.RemoteAddr()),
+		done:       make(chan struct{}),
 	}
 	p.rd.MaxMessage = s.cfg.MaxMessageSize
 	return p
@@ -158,7 +163,8 @@ func (p *pair) stats() SessionStats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	st := SessionStats{
-		Client:    addrString(p.client.RemoteAddr()),
+		Client:    p.clientName,
+		Token:     p.token,
 		Target:    addrString(p.target.RemoteAddr()),
 		Up:        p.up.Load(),
 		Down:      p.down.Load(),
@@ -183,7 +189,11 @@ func addrString(a net.Addr) string {
 
 // String formats the stats as the session's closing log line.
 func (st SessionStats) String() string {
-	s := fmt.Sprintf("session %s -> %s closed by %s", st.Client, st.Target, st.ClosedBy)
+	s := fmt.Sprintf("session %s -> %s", st.Client, st.Target)
+	if st.Token != "" {
+		s += fmt.Sprintf(" (token %s)", st.Token)
+	}
+	s += " closed by " + st.ClosedBy
 	if st.CloseCode != 0 {
 		s += fmt.Sprintf(" (code %d)", st.CloseCode)
 	}

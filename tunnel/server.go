@@ -41,7 +41,7 @@ type Server struct {
 
 // New checks cfg, fills in defaults and returns a Server.
 func New(cfg Config) (*Server, error) {
-	if cfg.Target == "" && cfg.Dial == nil {
+	if cfg.Target == "" && cfg.Dial == nil && cfg.Resolve == nil {
 		return nil, errors.New("tunnel: no target")
 	}
 	if cfg.DialTimeout == 0 {
@@ -81,7 +81,9 @@ func (s *Server) getBuf() *[]byte  { return s.bufs.Get().(*[]byte) }
 func (s *Server) putBuf(b *[]byte) { s.bufs.Put(b) }
 
 // ServeHTTP upgrades WebSocket requests and bridges them; other requests go
-// to Config.Fallback.
+// to Config.Fallback. The steps, each of which can refuse with an HTTP
+// status before any 101: the RFC 6455 checks, Admit (limits), Authorize,
+// Resolve (the target), and the dial.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !IsUpgrade(r) {
 		if s.cfg.Fallback != nil {
@@ -92,25 +94,56 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "this is a WebSocket bridge: connect with a WebSocket client", http.StatusMethodNotAllowed)
 		return
 	}
+	client, clientIP := s.clientAddr(r)
 	hs, herr := CheckUpgrade(r, true)
-	if herr == nil && !s.enter() {
-		herr = &HandshakeError{http.StatusServiceUnavailable, "server shutting down"}
-	}
 	if herr != nil {
-		s.log.Infof("%s: refused upgrade: %d %s", r.RemoteAddr, herr.Status, herr.Msg)
+		s.log.Infof("%s: refused upgrade: %d %s", client, herr.Status, herr.Msg)
 		Refuse(w, herr)
 		return
 	}
+	release := func() {}
+	if s.cfg.Admit != nil {
+		rel, err := s.cfg.Admit(clientIP)
+		if err != nil {
+			s.refused(w, client, err, http.StatusServiceUnavailable)
+			return
+		}
+		release = rel
+	}
 	handedOff := false
+	defer func() {
+		if !handedOff {
+			release()
+		}
+	}()
+	if s.cfg.Authorize != nil {
+		if err := s.cfg.Authorize(r); err != nil {
+			s.refused(w, client, err, http.StatusForbidden)
+			return
+		}
+	}
+	if !s.enter() {
+		s.refused(w, client, &HandshakeError{Status: http.StatusServiceUnavailable, Msg: "server shutting down"}, 0)
+		return
+	}
 	defer func() {
 		if !handedOff {
 			s.wg.Done() // Shutdown and Drain wait for every upgrade that got this far
 		}
 	}()
-	target, derr := s.dialTarget(r.Context())
-	client, br, err := Accept(w, hs)
+	rt, err := s.route(r.Context(), r)
 	if err != nil {
-		s.log.Warnf("%s: %v", r.RemoteAddr, err)
+		s.refused(w, client, err, http.StatusBadGateway)
+		return
+	}
+	target, derr := s.dialTarget(r.Context(), rt)
+	if _, ok := errors.AsType[Refusal](derr); ok {
+		s.refused(w, client, derr, 0)
+		return
+	}
+	conn, br, err := Accept(w, hs)
+	if err != nil {
+		s.log.Warnf("%s: %v", client, err)
 		if target != nil {
 			target.Close()
 		}
@@ -119,15 +152,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if derr != nil {
 		// The client gets the reason in a Close frame, where a browser can
 		// show it; a failed handshake would only give it a bare 1006.
-		s.log.Warnf("%s: %v", r.RemoteAddr, derr)
-		s.refuseAfterUpgrade(client, br, frames.CloseInternalError, reasonDialFailed)
+		s.log.Warnf("%s: %v", client, derr)
+		s.refuseAfterUpgrade(conn, br, frames.CloseInternalError, reasonDialFailed)
 		return
 	}
-	p := newPair(s, client, br, target)
+	p := newPair(s, conn, br, target)
+	p.clientName, p.token = client, redact(rt.Token)
 	ok, goAway := s.register(p)
 	if !ok {
 		// Shutdown or Drain gave up waiting while the target was dialled.
-		client.Close()
+		conn.Close()
 		target.Close()
 		return
 	}
@@ -135,14 +169,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// returns and net/http frees what it holds per connection (its
 	// buffered writer, the response) for as long as the session lasts.
 	handedOff = true
-	go s.session(p, goAway) // owned by s: counted in s.wg, which Shutdown and Drain wait for
+	go s.session(p, goAway, release) // owned by s: counted in s.wg, which Shutdown and Drain wait for
+}
+
+// refused logs and answers a refused upgrade (see refuse).
+func (s *Server) refused(w http.ResponseWriter, client string, err error, fallback int) {
+	he := refusal(err, fallback)
+	s.log.Infof("%s: refused upgrade: %d %s", client, he.Status, he.Msg)
+	Refuse(w, he)
 }
 
 // session runs one bridged session from registration to teardown.
-func (s *Server) session(p *pair, goAway bool) {
+func (s *Server) session(p *pair, goAway bool, release func()) {
 	defer s.wg.Done()
+	defer release()
 	defer s.unregister(p)
-	s.log.Infof("session %s -> %s opened", addrString(p.client.RemoteAddr()), addrString(p.target.RemoteAddr()))
+	st := p.stats()
+	if st.Token != "" {
+		s.log.Infof("session %s -> %s (token %s) opened", st.Client, st.Target, st.Token)
+	} else {
+		s.log.Infof("session %s -> %s opened", st.Client, st.Target)
+	}
 	if s.cfg.OnSessionStart != nil {
 		s.cfg.OnSessionStart()
 	}
@@ -150,7 +197,7 @@ func (s *Server) session(p *pair, goAway bool) {
 		p.goAway() // Shutdown began while the target was dialled
 	}
 	p.run()
-	st := p.stats()
+	st = p.stats()
 	s.log.Info(st.String())
 	if s.cfg.OnSessionEnd != nil {
 		s.cfg.OnSessionEnd(st)
@@ -159,7 +206,7 @@ func (s *Server) session(p *pair, goAway bool) {
 
 // dialTarget connects to the target within DialTimeout. A forced end of
 // Shutdown or Drain cancels it.
-func (s *Server) dialTarget(ctx context.Context) (net.Conn, error) {
+func (s *Server) dialTarget(ctx context.Context, rt Route) (net.Conn, error) {
 	var wg sync.WaitGroup
 	defer wg.Wait() // after cancel below, so cancelOnForce has returned
 	var cancel context.CancelFunc
@@ -170,9 +217,9 @@ func (s *Server) dialTarget(ctx context.Context) (net.Conn, error) {
 	}
 	defer cancel()
 	wg.Go(func() { s.cancelOnForce(ctx, cancel) }) // ends when ctx does, at the latest when this returns
-	c, err := s.dial(ctx, "tcp", s.cfg.Target)
+	c, err := s.dial(ctx, rt.Network, rt.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("tunnel: dial target %s: %w", s.cfg.Target, err)
+		return nil, fmt.Errorf("tunnel: dial target %s %s: %w", rt.Network, rt.Addr, err)
 	}
 	return c, nil
 }

@@ -15,6 +15,7 @@ import (
 type HandshakeError struct {
 	Status int
 	Msg    string
+	Header http.Header // extra response headers (WWW-Authenticate, Retry-After), may be nil
 }
 
 // Error implements error.
@@ -46,31 +47,31 @@ func CheckUpgrade(r *http.Request, requireBinary bool) (Handshake, *HandshakeErr
 	var hs Handshake
 	// §4.2.1 1: "An HTTP/1.1 or higher GET request".
 	if r.Method != http.MethodGet {
-		return hs, &HandshakeError{http.StatusMethodNotAllowed, "WebSocket upgrade must use GET"}
+		return hs, &HandshakeError{Status: http.StatusMethodNotAllowed, Msg: "WebSocket upgrade must use GET"}
 	}
 	if !r.ProtoAtLeast(1, 1) {
-		return hs, &HandshakeError{http.StatusBadRequest, "WebSocket upgrade needs HTTP/1.1"}
+		return hs, &HandshakeError{Status: http.StatusBadRequest, Msg: "WebSocket upgrade needs HTTP/1.1"}
 	}
 	// 2: a Host header (net/http already refuses HTTP/1.1 without one).
 	if r.Host == "" {
-		return hs, &HandshakeError{http.StatusBadRequest, "missing Host header"}
+		return hs, &HandshakeError{Status: http.StatusBadRequest, Msg: "missing Host header"}
 	}
 	// 3, 4: Upgrade: websocket and Connection: Upgrade, as tokens.
 	if !IsUpgrade(r) {
-		return hs, &HandshakeError{http.StatusBadRequest, `missing "Upgrade: websocket"`}
+		return hs, &HandshakeError{Status: http.StatusBadRequest, Msg: `missing "Upgrade: websocket"`}
 	}
 	if !headerHasToken(r.Header, "Connection", "upgrade") {
-		return hs, &HandshakeError{http.StatusBadRequest, `missing "Connection: Upgrade"`}
+		return hs, &HandshakeError{Status: http.StatusBadRequest, Msg: `missing "Connection: Upgrade"`}
 	}
 	// 6: "Sec-WebSocket-Version ... MUST be 13"; otherwise §4.4 asks for
 	// the versions we support in the reply, which refuse writes.
 	if v := r.Header.Values("Sec-Websocket-Version"); len(v) != 1 || strings.TrimSpace(v[0]) != "13" {
-		return hs, &HandshakeError{http.StatusUpgradeRequired, "unsupported WebSocket version (need 13)"}
+		return hs, &HandshakeError{Status: http.StatusUpgradeRequired, Msg: "unsupported WebSocket version (need 13)"}
 	}
 	// 5: the key "when decoded, is 16 bytes in length".
 	keys := r.Header.Values("Sec-Websocket-Key")
 	if len(keys) != 1 || !frames.CheckKey(strings.TrimSpace(keys[0])) {
-		return hs, &HandshakeError{http.StatusBadRequest, "missing or malformed Sec-WebSocket-Key"}
+		return hs, &HandshakeError{Status: http.StatusBadRequest, Msg: "missing or malformed Sec-WebSocket-Key"}
 	}
 	hs.Key = strings.TrimSpace(keys[0])
 	offered := false
@@ -87,7 +88,7 @@ func CheckUpgrade(r *http.Request, requireBinary bool) (Handshake, *HandshakeErr
 		}
 	}
 	if offered && hs.Protocol == "" && requireBinary {
-		return hs, &HandshakeError{http.StatusBadRequest, `unsupported subprotocol: this bridge speaks only "binary" (or none)`}
+		return hs, &HandshakeError{Status: http.StatusBadRequest, Msg: `unsupported subprotocol: this bridge speaks only "binary" (or none)`}
 	}
 	return hs, nil
 }
@@ -95,6 +96,9 @@ func CheckUpgrade(r *http.Request, requireBinary bool) (Handshake, *HandshakeErr
 // Refuse answers a refused upgrade with its status and one line of text.
 func Refuse(w http.ResponseWriter, e *HandshakeError) {
 	h := w.Header()
+	for k, v := range e.Header {
+		h[k] = v
+	}
 	if e.Status == http.StatusUpgradeRequired {
 		h.Set("Sec-WebSocket-Version", "13")
 	}
