@@ -46,7 +46,7 @@ func buildBinary(t *testing.T) string {
 type process struct {
 	cmd    *exec.Cmd
 	addr   string
-	stderr *syncBuffer
+	stderr *testpeer.Output
 	exited chan error
 }
 
@@ -55,7 +55,7 @@ type process struct {
 func startBinary(t *testing.T, bin string, env []string, args ...string) *process {
 	t.Helper()
 	pr, pw := io.Pipe()
-	p := &process{cmd: exec.Command(bin, args...), stderr: &syncBuffer{}, exited: make(chan error, 1)}
+	p := &process{cmd: exec.Command(bin, args...), stderr: testpeer.NewOutput(), exited: make(chan error, 1)}
 	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
 	p.cmd.Stderr = io.MultiWriter(p.stderr, pw)
 	if err := p.cmd.Start(); err != nil {
@@ -66,13 +66,8 @@ func startBinary(t *testing.T, bin string, env []string, args ...string) *proces
 		p.exited <- p.cmd.Wait()
 		pw.Close()
 	})
-	t.Cleanup(func() {
-		p.cmd.Process.Kill()
-		wg.Wait()
-	})
 	found := make(chan string, 1)
-	var scan sync.WaitGroup
-	scan.Go(func() { // reads the log until the pipe closes
+	wg.Go(func() { // reads the log until the pipe closes
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			if m := listeningRE.FindStringSubmatch(sc.Text()); m != nil {
@@ -84,7 +79,10 @@ func startBinary(t *testing.T, bin string, env []string, args ...string) *proces
 		}
 		io.Copy(io.Discard, pr)
 	})
-	t.Cleanup(scan.Wait)
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		wg.Wait()
+	})
 	select {
 	case p.addr = <-found:
 	case err := <-p.exited:

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
@@ -21,8 +23,9 @@ type settings struct {
 
 	help, version bool
 
-	listenNetwork, listenAddr string // for net.Listen
-	target                    string // host:port, as net.JoinHostPort writes it
+	listenNetwork, listenAddr string      // for net.Listen
+	target                    string      // host:port, as net.JoinHostPort writes it; "" with a token plugin or unix target
+	unixMode                  os.FileMode // --unix-listen-mode
 	level                     logging.LogLevel
 	env                       map[string]string // the environment, for PION_LOG_*
 	unknownEnv                []string          // WSBRIDGE_* names no option has, to warn about
@@ -99,27 +102,83 @@ func parseArgs(args, environ []string) (*settings, error) {
 
 // positionals fills Listen and Target from the arguments, left to right,
 // keeping what the environment gave for the rest. A single argument is
-// the target when only WSBRIDGE_LISTEN is set.
+// the target when only WSBRIDGE_LISTEN is set. As in websockify, a token
+// plugin or unix target takes the target's place and --unix-listen the
+// listen address's; an argument for either is then one too many.
 func (s *settings) positionals(pos []string) error {
-	switch {
-	case len(pos) > 2:
-		return usagef("wsbridge: Too many arguments")
-	case len(pos) == 2:
-		s.Listen, s.Target = pos[0], pos[1]
-	case len(pos) == 1 && s.Target == "" && s.Listen != "":
-		s.Target = pos[0]
-	case len(pos) == 1:
-		s.Listen = pos[0]
+	if s.TargetConfig != "" {
+		if s.TokenPlugin != "" {
+			return usagef("wsbridge: --target-config and --token-plugin exclude each other")
+		}
+		abs, err := filepath.Abs(s.TargetConfig)
+		if err != nil {
+			return usagef("wsbridge: --target-config: %w", err)
+		}
+		s.TokenPlugin, s.TokenSource = "TokenFile", abs
 	}
-	if s.Listen == "" || s.Target == "" {
+	switch {
+	case s.TokenSource != "" && s.TokenPlugin == "":
+		return usagef("wsbridge: You must use --token-plugin to use --token-source")
+	case s.HostToken && s.TokenPlugin == "":
+		return usagef("wsbridge: You must use --token-plugin to use --host-token")
+	case s.AuthSource != "" && s.AuthPlugin == "":
+		return usagef("wsbridge: You must use --auth-plugin to use --auth-source")
+	case s.WebAuth && s.AuthPlugin == "":
+		return usagef("wsbridge: You must use --auth-plugin to use --web-auth")
+	case s.TokenPlugin != "" && s.UnixTarget != "":
+		return usagef("wsbridge: --token-plugin and --unix-target exclude each other")
+	case s.ProxyProto && len(s.TrustedProxy.Values()) == 0:
+		return usagef("wsbridge: --proxy-protocol needs --trusted-proxy (whose headers to believe)")
+	}
+	needTarget := s.TokenPlugin == "" && s.UnixTarget == ""
+	needListen := s.UnixListen == ""
+	want := 0
+	if needTarget {
+		want++
+	}
+	if needListen {
+		want++
+	}
+	if len(pos) > want {
+		return usagef("wsbridge: Too many arguments")
+	}
+	switch {
+	case needListen && needTarget && len(pos) == 2:
+		s.Listen, s.Target = pos[0], pos[1]
+	case needListen && needTarget && len(pos) == 1 && s.Target == "" && s.Listen != "":
+		s.Target = pos[0]
+	case needListen && len(pos) == 1:
+		s.Listen = pos[0]
+	case needTarget && len(pos) == 1:
+		s.Target = pos[0]
+	}
+	if (needListen && s.Listen == "") || (needTarget && s.Target == "") {
 		return usagef("wsbridge: Too few arguments")
 	}
 	var err error
-	if s.listenNetwork, s.listenAddr, err = parseListen(s.Listen, s.PreferIPv6); err != nil {
-		return err
+	if needListen {
+		if s.listenNetwork, s.listenAddr, err = parseListen(s.Listen, s.PreferIPv6); err != nil {
+			return err
+		}
+	} else {
+		s.listenNetwork, s.listenAddr = "unix", s.UnixListen
+		if s.unixMode, err = parseMode(s.UnixListenMode); err != nil {
+			return err
+		}
 	}
-	s.target, err = parseTarget(s.Target)
+	if needTarget {
+		s.target, err = parseTarget(s.Target)
+	}
 	return err
+}
+
+// parseMode parses an octal file mode such as 0600.
+func parseMode(m string) (os.FileMode, error) {
+	v, err := strconv.ParseUint(m, 8, 32)
+	if err != nil || v > 0o777 {
+		return 0, usagef("wsbridge: --unix-listen-mode %q: want an octal mode such as 0600", m)
+	}
+	return os.FileMode(v), nil
 }
 
 // parseListen turns [source_addr:]source_port into net.Listen arguments.
@@ -228,6 +287,8 @@ func newFlagSet(c *Config, help, version *bool, given *[]string) (*flag.FlagSet,
 				fs.IntVar(p, n, *p, f.Tag.Get("usage"))
 			case *int64:
 				fs.Int64Var(p, n, *p, f.Tag.Get("usage"))
+			case *float64:
+				fs.Float64Var(p, n, *p, f.Tag.Get("usage"))
 			case flag.Value:
 				fs.Var(p, n, f.Tag.Get("usage"))
 			default:
@@ -265,21 +326,11 @@ func unsupportedOptions() []unsupportedOption {
 		{name: "cafile", value: "FILE"},
 		{name: "ssl-version", value: "VERSION"},
 		{name: "ssl-ciphers", value: "CIPHERS"},
-		{name: "unix-listen", value: "FILE"},
-		{name: "unix-listen-mode", value: "MODE"},
-		{name: "unix-target", value: "FILE"},
 		{name: "inetd"},
 		{name: "daemon", short: "D"},
 		{name: "record", value: "FILE"},
-		{name: "web-auth"},
 		{name: "wrap-mode", value: "MODE"},
 		{name: "libserver"},
-		{name: "target-config", value: "FILE"},
-		{name: "token-plugin", value: "CLASS"},
-		{name: "token-source", value: "ARG"},
-		{name: "host-token"},
-		{name: "auth-plugin", value: "CLASS"},
-		{name: "auth-source", value: "ARG"},
 		{name: "syslog", value: "SERVER"},
 		{name: "legacy-syslog"},
 	}

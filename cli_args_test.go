@@ -112,6 +112,7 @@ func TestParseArgsOptions(t *testing.T) {
 		c.CloseTimeout = seconds(5 * time.Second)
 		c.HandshakeTimeout = seconds(10 * time.Second)
 		c.MaxFrameSize = 65536
+		c.UnixListenMode = "0600"
 	}
 	every := []string{
 		"WSBRIDGE_VERBOSE=1", "WSBRIDGE_LOG_LEVEL=warn", "WSBRIDGE_LOG_FILE=/tmp/x.log",
@@ -130,7 +131,7 @@ func TestParseArgsOptions(t *testing.T) {
 			RunOnce: true, PreferIPv6: true, Web: "/srv/novnc", FileOnly: true, WebListing: true,
 			ConnIdleTimeout: seconds(300 * time.Second), DialTimeout: seconds(3 * time.Second),
 			CloseTimeout: seconds(time.Second), HandshakeTimeout: seconds(4 * time.Second),
-			MaxFrameSize: 4096, MaxMessageSize: 1 << 20,
+			MaxFrameSize: 4096, MaxMessageSize: 1 << 20, UnixListenMode: "0600",
 		}
 	}
 	tests := []struct {

@@ -43,6 +43,27 @@ type Config struct {
 	HandshakeTimeout seconds `env:"HANDSHAKE_TIMEOUT" envDefault:"10" flag:"handshake-timeout" arg:"N" usage:"How long a client may take to send its HTTP request headers. 0 means no limit (not recommended: stalled handshakes pile up)."`
 	MaxFrameSize     int     `env:"MAX_FRAME_SIZE" envDefault:"65536" flag:"max-frame-size" arg:"BYTES" usage:"Largest frame payload sent to the client, and the size of each read from the target (the buffer every session holds). At most 16 MiB; 0 means the default."`
 	MaxMessageSize   int64   `env:"MAX_MESSAGE_SIZE" flag:"max-message-size" arg:"BYTES" usage:"Close a client that sends a larger message with 1009. 0 means no limit, which costs no memory: messages are streamed, never held whole."`
+
+	TokenPlugin  string `env:"TOKEN_PLUGIN" flag:"token-plugin" arg:"CLASS" usage:"Choose each session's target by a token (the token query parameter, or the Host header with --host-token): TokenFile, ReadOnlyTokenFile, TokenFileName, UnixDomainSocketDirectory, TokenRedis or JWTTokenApi (websockify's names; websockify.token_plugins.X works too). No target argument then."`
+	TokenSource  string `env:"TOKEN_SOURCE" flag:"token-source" arg:"ARG" usage:"The token plugin's source: a token file or directory, a Redis host[:port[:db[:password[:namespace]]]], or a JWT key file."`
+	TargetConfig string `env:"TARGET_CONFIG" flag:"target-config" arg:"FILE" usage:"Short for --token-plugin TokenFile --token-source FILE (websockify's older option)."`
+	HostToken    bool   `env:"HOST_TOKEN" flag:"host-token" usage:"Take the token from the Host header (the whole name before the port) instead of the query."`
+	UnixTarget   string `env:"UNIX_TARGET" flag:"unix-target" arg:"FILE" usage:"Bridge every WebSocket to this unix socket instead of a TCP target."`
+
+	UnixListen     string `env:"UNIX_LISTEN" flag:"unix-listen" arg:"FILE" usage:"Listen on this unix socket instead of TCP (behind nginx); an existing socket file is replaced. No listen argument then."`
+	UnixListenMode string `env:"UNIX_LISTEN_MODE" envDefault:"0600" flag:"unix-listen-mode" arg:"MODE" usage:"Octal file mode of the --unix-listen socket."`
+
+	AuthPlugin   string     `env:"AUTH_PLUGIN" flag:"auth-plugin" arg:"CLASS" usage:"Check every upgrade: BasicHTTPAuth (source user:password), BasicHTTPAuthFile (source: a file of user:bcrypt-hash lines; keeps secrets out of argv), ExpectOrigin (source: space-separated origins) or ClientCertCNAuth (source: space-separated names; needs TLS client certificates)."`
+	AuthSource   string     `env:"AUTH_SOURCE" flag:"auth-source" arg:"ARG" usage:"The auth plugin's source."`
+	WebAuth      bool       `env:"WEB_AUTH" flag:"web-auth" usage:"Apply the auth plugin to the page and --web files too."`
+	AllowOrigin  stringList `env:"ALLOW_ORIGIN" flag:"allow-origin" arg:"ORIGIN" usage:"Accept upgrades only from pages of this origin (scheme://host[:port]; repeatable, or comma-separated in the variable). Stops cross-site WebSocket hijacking. Requests without Origin (non-browser clients) pass."`
+	AllowTarget  stringList `env:"ALLOW_TARGET" flag:"allow-target" arg:"CIDR:PORTS" usage:"Dial only targets inside CIDR:PORT or CIDR:LOW-HIGH (repeatable), checked against the address actually dialled, so names that resolve elsewhere are refused too. Recommended with token plugins."`
+	TrustedProxy stringList `env:"TRUSTED_PROXY" flag:"trusted-proxy" arg:"CIDR" usage:"Believe X-Forwarded-For and Forwarded (and PROXY protocol headers) only from these proxies (repeatable); the real client address then shows in logs and limits."`
+	ProxyProto   bool       `env:"PROXY_PROTOCOL" flag:"proxy-protocol" usage:"Expect a HAProxy PROXY v1/v2 header on connections from --trusted-proxy addresses; others may not send one."`
+
+	MaxConnections      int     `env:"MAX_CONNECTIONS" flag:"max-connections" arg:"N" usage:"Refuse upgrades with 503 beyond N live sessions. 0 means no limit."`
+	MaxConnectionsPerIP int     `env:"MAX_CONNECTIONS_PER_IP" flag:"max-connections-per-ip" arg:"N" usage:"Refuse upgrades with 503 beyond N live sessions from one client address. 0 means no limit."`
+	HandshakeRate       float64 `env:"HANDSHAKE_RATE" flag:"handshake-rate" arg:"N" usage:"Refuse upgrades with 429 beyond N per second from one client address (bursts of 2N). 0 means no limit."`
 }
 
 // maxFrameSizeLimit bounds --max-frame-size: every session holds a buffer
@@ -124,3 +145,52 @@ func (l logLevel) String() string {
 
 // UnmarshalText parses an environment variable; see Set.
 func (l *logLevel) UnmarshalText(b []byte) error { return l.Set(string(b)) }
+
+// stringList is a repeatable option. The first flag given replaces what
+// the environment set (flags win); later flags add to it. In the
+// environment the values are separated by commas, and so they are kept
+// (no value contains a comma), which keeps Config comparable.
+type stringList struct {
+	joined   string
+	fromFlag bool
+}
+
+// Set adds a value given as a flag.
+func (l *stringList) Set(s string) error {
+	if !l.fromFlag {
+		l.joined, l.fromFlag = "", true
+	}
+	if strings.Contains(s, ",") {
+		return errors.New("one value per flag, without commas")
+	}
+	if l.joined != "" {
+		l.joined += ","
+	}
+	l.joined += strings.TrimSpace(s)
+	return nil
+}
+
+// String joins the values with commas.
+func (l *stringList) String() string {
+	if l == nil {
+		return ""
+	}
+	return l.joined
+}
+
+// Values returns the values.
+func (l stringList) Values() []string {
+	var vs []string
+	for v := range strings.SplitSeq(l.joined, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			vs = append(vs, v)
+		}
+	}
+	return vs
+}
+
+// UnmarshalText reads an environment variable: comma-separated values.
+func (l *stringList) UnmarshalText(b []byte) error {
+	l.joined = string(b)
+	return nil
+}

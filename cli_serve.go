@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -62,7 +61,12 @@ func serve(ctx context.Context, s *settings, e runEnv) error {
 	watch := newSessionWatch(stop, s.RunOnce, time.Duration(s.IdleTimeout))
 	defer watch.close()
 
-	tun, err := newTunnel(s, e, lf, watch)
+	rt, err := newRouting(s, lf)
+	if err != nil {
+		return err
+	}
+	defer rt.close()
+	tun, err := newTunnel(s, e, lf, watch, rt)
 	if err != nil {
 		return err
 	}
@@ -78,16 +82,16 @@ func serve(ctx context.Context, s *settings, e runEnv) error {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          newErrorLog(lf),
 	}
-	ln, err := net.Listen(s.listenNetwork, s.listenAddr)
+	ln, err := listen(s, time.Duration(s.HandshakeTimeout))
 	if err != nil {
-		return fmt.Errorf("wsbridge: %w", err)
+		return err
 	}
 
 	// The server goroutine belongs to serve, which always receives its
 	// result below; srv.Shutdown (or a failing listener) ends it.
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	log.Infof("listening on %s → %s", ln.Addr(), s.target)
+	log.Infof("listening on %s → %s", ln.Addr(), targetDescription(s))
 	if e.Ready != nil {
 		e.Ready(ln.Addr())
 	}
@@ -161,12 +165,12 @@ func shutdown(ctx context.Context, grace time.Duration, what string, fn func(con
 
 // newTunnel builds the bridge, with the static page or --web directory
 // for requests that are not upgrades.
-func newTunnel(s *settings, e runEnv, lf logging.LoggerFactory, watch *sessionWatch) (*tunnel.Server, error) {
+func newTunnel(s *settings, e runEnv, lf logging.LoggerFactory, watch *sessionWatch, rt *routing) (*tunnel.Server, error) {
 	page, err := static.New(static.Options{
 		Web:           s.Web,
 		FileOnly:      s.FileOnly,
 		Listing:       s.WebListing,
-		Target:        s.target,
+		Target:        targetDescription(s),
 		Version:       version(),
 		LoggerFactory: lf,
 	})
@@ -186,6 +190,10 @@ func newTunnel(s *settings, e runEnv, lf logging.LoggerFactory, watch *sessionWa
 		OnSessionEnd:   watch.ended,
 		LoggerFactory:  lf,
 	}
+	if s.WebAuth {
+		cfg.Fallback = rt.guard(page)
+	}
+	rt.apply(s, &cfg)
 	if cfg.DialTimeout == 0 {
 		cfg.DialTimeout = -1 // --dial-timeout 0: no limit; tunnel's zero is its default
 	}
@@ -259,4 +267,15 @@ func (w *sessionWatch) close() {
 	if w.idle != nil {
 		w.idle.Stop()
 	}
+}
+
+// targetDescription says where sessions go, for the start-up line.
+func targetDescription(s *settings) string {
+	switch {
+	case s.TokenPlugin != "":
+		return fmt.Sprintf("targets by token (%s %s)", s.TokenPlugin, s.TokenSource)
+	case s.UnixTarget != "":
+		return "unix socket " + s.UnixTarget
+	}
+	return s.target
 }

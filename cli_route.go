@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pion/logging"
+
+	"wsbridge/access"
+	"wsbridge/tokens"
+	"wsbridge/tunnel"
+)
+
+// routing is what the routing and access options add to the tunnel: where
+// each session goes (token plugins, --unix-target), who may connect (auth
+// plugins, --allow-origin, limits), who the client really is
+// (--trusted-proxy) and where the bridge may dial (--allow-target).
+type routing struct {
+	source   tokens.Source // nil without a token plugin
+	auth     access.Authenticator
+	clientIP *access.ClientIP
+	limiter  *access.Limiter
+	allow    *access.AllowList
+	log      logging.LeveledLogger
+}
+
+// newRouting builds the routing from the settings; close releases it.
+func newRouting(s *settings, lf logging.LoggerFactory) (*routing, error) {
+	rt := &routing{log: lf.NewLogger("main")}
+	var err error
+	if s.TokenPlugin != "" {
+		rt.source, err = tokens.New(s.TokenPlugin, s.TokenSource, tokens.Options{LoggerFactory: lf})
+		if err != nil {
+			return nil, fmt.Errorf("wsbridge: --token-plugin %s: %w", s.TokenPlugin, err)
+		}
+	}
+	var auths []access.Authenticator
+	if s.AuthPlugin != "" {
+		a, err := access.NewAuth(s.AuthPlugin, s.AuthSource)
+		if err != nil {
+			rt.close()
+			return nil, fmt.Errorf("wsbridge: --auth-plugin %s: %w", s.AuthPlugin, err)
+		}
+		auths = append(auths, a)
+	}
+	if origins := s.AllowOrigin.Values(); len(origins) > 0 {
+		auths = append(auths, access.AllowOrigins(origins))
+	}
+	if len(auths) > 0 {
+		rt.auth = access.All(auths...)
+	}
+	if proxies := s.TrustedProxy.Values(); len(proxies) > 0 {
+		if rt.clientIP, err = access.NewClientIP(proxies); err != nil {
+			rt.close()
+			return nil, fmt.Errorf("wsbridge: --trusted-proxy: %w", err)
+		}
+	}
+	if targets := s.AllowTarget.Values(); len(targets) > 0 {
+		if rt.allow, err = access.ParseAllowList(targets); err != nil {
+			rt.close()
+			return nil, fmt.Errorf("wsbridge: --allow-target: %w", err)
+		}
+	}
+	if s.MaxConnections > 0 || s.MaxConnectionsPerIP > 0 || s.HandshakeRate > 0 {
+		rt.limiter = access.NewLimiter(access.Limits{
+			MaxConns:      s.MaxConnections,
+			MaxConnsPerIP: s.MaxConnectionsPerIP,
+			RatePerIP:     s.HandshakeRate,
+			Burst:         max(1, int(2*s.HandshakeRate)),
+		})
+	}
+	return rt, nil
+}
+
+// close stops the token source's reloads and connections.
+func (rt *routing) close() {
+	if rt.source != nil {
+		if err := rt.source.Close(); err != nil {
+			rt.log.Warnf("closing the token source: %v", err)
+		}
+	}
+}
+
+// apply sets the tunnel's hooks.
+func (rt *routing) apply(s *settings, cfg *tunnel.Config) {
+	switch {
+	case rt.source != nil:
+		hostToken := s.HostToken
+		cfg.Resolve = func(ctx context.Context, r *http.Request) (tunnel.Route, error) {
+			return rt.resolve(ctx, r, hostToken)
+		}
+	case s.UnixTarget != "":
+		route := tunnel.Route{Network: "unix", Addr: s.UnixTarget}
+		cfg.Resolve = func(context.Context, *http.Request) (tunnel.Route, error) { return route, nil }
+	}
+	if rt.auth != nil {
+		cfg.Authorize = rt.auth.Authenticate
+	}
+	if rt.clientIP != nil {
+		cfg.ClientAddr = func(r *http.Request) string { return rt.clientIP.Real(r).String() }
+	}
+	if rt.limiter != nil {
+		cfg.Admit = func(ip string) (func(), error) {
+			addr, err := netip.ParseAddr(ip)
+			if err != nil {
+				return nil, fmt.Errorf("wsbridge: client address %q: %w", ip, err)
+			}
+			return rt.limiter.Admit(addr)
+		}
+	}
+	cfg.Dial = rt.dialer(time.Duration(s.DialTimeout))
+}
+
+// resolve looks the request's token up. The client is told only that the
+// token is missing, unknown or cannot be looked up now; the log says why.
+func (rt *routing) resolve(ctx context.Context, r *http.Request, hostToken bool) (tunnel.Route, error) {
+	tok, ok := tokens.FromRequest(r, hostToken)
+	if !ok {
+		return tunnel.Route{}, &tunnel.HandshakeError{Status: http.StatusNotFound, Msg: "no token in the request"}
+	}
+	t, err := rt.source.Lookup(ctx, tok)
+	switch {
+	case errors.Is(err, tokens.ErrNotFound):
+		return tunnel.Route{}, &tunnel.HandshakeError{Status: http.StatusNotFound, Msg: "unknown token"}
+	case err != nil:
+		rt.log.Warnf("token lookup: %v", err)
+		return tunnel.Route{}, &tunnel.HandshakeError{Status: http.StatusServiceUnavailable, Msg: "token lookup failed; try again later"}
+	}
+	return tunnel.Route{Network: t.Network, Addr: t.Addr, Token: tok}, nil
+}
+
+// dialer dials targets, enforcing --allow-target on the address actually
+// dialled (after name resolution). A refusal is answered 403 before the
+// 101, so a probing client learns nothing about the target.
+func (rt *routing) dialer(timeout time.Duration) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	d := &net.Dialer{KeepAlive: 30 * time.Second}
+	if rt.allow != nil {
+		d.Control = func(network, address string, c syscall.RawConn) error {
+			if strings.HasPrefix(network, "unix") {
+				return nil // unix routes come from the token source, not the client
+			}
+			return rt.allow.Control(network, address, c)
+		}
+	}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, network, addr)
+		if errors.Is(err, access.ErrTargetNotAllowed) {
+			rt.log.Warnf("refused target %s: not in --allow-target", addr)
+			return nil, &tunnel.HandshakeError{Status: http.StatusForbidden, Msg: "target not allowed"}
+		}
+		return c, err
+	}
+}
+
+// guard applies the auth plugin to the page and --web files (--web-auth).
+func (rt *routing) guard(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := rt.auth.Authenticate(r); err != nil {
+			status, hdr := http.StatusForbidden, http.Header(nil)
+			if d, ok := errors.AsType[*access.Denied](err); ok {
+				status, hdr = d.Refusal()
+			}
+			for k, v := range hdr {
+				w.Header()[k] = v
+			}
+			http.Error(w, http.StatusText(status), status)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// listen opens the listener: TCP, or a unix socket (--unix-listen) that
+// replaces a stale socket file and gets --unix-listen-mode; with
+// --proxy-protocol, wrapped to read PROXY headers from trusted proxies.
+func listen(s *settings, handshakeTimeout time.Duration) (net.Listener, error) {
+	if s.listenNetwork == "unix" {
+		if fi, err := os.Lstat(s.listenAddr); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			os.Remove(s.listenAddr) // a socket left by an earlier run
+		}
+	}
+	ln, err := net.Listen(s.listenNetwork, s.listenAddr)
+	if err != nil {
+		return nil, fmt.Errorf("wsbridge: %w", err)
+	}
+	if s.listenNetwork == "unix" {
+		if err := os.Chmod(s.listenAddr, s.unixMode); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("wsbridge: --unix-listen-mode: %w", err)
+		}
+	}
+	if s.ProxyProto {
+		var trusted []netip.Prefix
+		for _, p := range s.TrustedProxy.Values() {
+			pfx, err := parsePrefix(p)
+			if err != nil {
+				ln.Close()
+				return nil, usagef("wsbridge: --trusted-proxy %q: %w", p, err)
+			}
+			trusted = append(trusted, pfx)
+		}
+		ln = access.ProxyProtoListener(ln, trusted, handshakeTimeout)
+	}
+	return ln, nil
+}
+
+// parsePrefix parses a CIDR or a bare address (a /32 or /128).
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		return netip.ParsePrefix(s)
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
