@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"os/signal"
 	"strings"
 	"syscall"
 	"time"
@@ -37,6 +38,7 @@ func newRouting(s *settings, lf logging.LoggerFactory) (*routing, error) {
 	rt := &routing{log: lf.NewLogger("main")}
 	var err error
 	if s.TokenPlugin != "" {
+		tokens.SetRedisLogger(lf) // go-redis logs process-wide; main owns the process
 		rt.source, err = tokens.New(s.TokenPlugin, s.TokenSource, tokens.Options{LoggerFactory: lf})
 		if err != nil {
 			return nil, fmt.Errorf("wsbridge: --token-plugin %s: %w", s.TokenPlugin, err)
@@ -78,6 +80,34 @@ func newRouting(s *settings, lf logging.LoggerFactory) (*routing, error) {
 		})
 	}
 	return rt, nil
+}
+
+// reload re-reads file-based token sources and key files (SIGHUP).
+func (rt *routing) reload() {
+	r, ok := rt.source.(tokens.Reloader)
+	if !ok {
+		return
+	}
+	if err := r.Reload(); err != nil {
+		rt.log.Warnf("reload: %v", err)
+		return
+	}
+	rt.log.Info("reloaded the token source")
+}
+
+// watchHUP reloads on every SIGHUP until ctx ends; the caller waits for it.
+func (rt *routing) watchHUP(ctx context.Context) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			rt.reload()
+		}
+	}
 }
 
 // close stops the token source's reloads and connections.

@@ -66,6 +66,13 @@ func serve(ctx context.Context, s *settings, e runEnv) error {
 		return err
 	}
 	defer rt.close()
+	var hupWG sync.WaitGroup
+	hupCtx, stopHUP := context.WithCancel(ctx)
+	defer func() {
+		stopHUP()
+		hupWG.Wait()
+	}()
+	hupWG.Go(func() { rt.watchHUP(hupCtx) }) // ends with hupCtx, waited for above
 	tun, err := newTunnel(s, e, lf, watch, rt)
 	if err != nil {
 		return err

@@ -162,11 +162,13 @@ backend bridges
 	if greeting != "t1" {
 		t.Fatalf("token vm3: reached %q, want t1", greeting)
 	}
+	// The bridge logs the session just after the 101: wait for the line.
 	other := b2
-	if opened(b2) > before2 {
+	if !b1.stderr.WaitFor(") opened", 2*time.Second, before1+1) {
 		other = b1
-	} else if opened(b1) == before1 {
-		t.Fatal("neither bridge logged the new session")
+		if !b2.stderr.WaitFor(") opened", waitLimit, before2+1) {
+			t.Fatal("neither bridge logged the new session")
+		}
 	}
 	other.cmd.Process.Signal(syscall.SIGTERM)
 	select {
