@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -353,4 +354,143 @@ func FuzzParseArgs(f *testing.F) {
 			t.Fatalf("parseArgs(%q, %q): %v is not a usage error", args, env, err)
 		}
 	})
+}
+
+func TestParseArgsRouting(t *testing.T) {
+	abs, err := filepath.Abs("tokens.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		args, env []string
+		check     func(t *testing.T, s *settings)
+	}{
+		{"token plugin without target", []string{"--token-plugin", "TokenFile", "--token-source", "/etc/tokens", "8080"}, nil, func(t *testing.T, s *settings) {
+			if s.TokenPlugin != "TokenFile" || s.TokenSource != "/etc/tokens" || s.target != "" || s.listenAddr != "0.0.0.0:8080" {
+				t.Errorf("got plugin %q source %q target %q listen %q, want TokenFile /etc/tokens \"\" 0.0.0.0:8080",
+					s.TokenPlugin, s.TokenSource, s.target, s.listenAddr)
+			}
+		}},
+		{"token plugin from env", []string{"8080"}, []string{"WSBRIDGE_TOKEN_PLUGIN=TokenRedis", "WSBRIDGE_TOKEN_SOURCE=redis:6379"}, func(t *testing.T, s *settings) {
+			if s.TokenPlugin != "TokenRedis" || s.TokenSource != "redis:6379" || s.target != "" {
+				t.Errorf("got plugin %q source %q target %q, want TokenRedis redis:6379 \"\"", s.TokenPlugin, s.TokenSource, s.target)
+			}
+		}},
+		{"--host-token with a plugin", []string{"--token-plugin", "TokenFile", "--token-source", "x", "--host-token", "8080"}, nil, func(t *testing.T, s *settings) {
+			if !s.HostToken {
+				t.Errorf("HostToken false, want true")
+			}
+		}},
+		{"--target-config", []string{"--target-config", "tokens.conf", "8080"}, nil, func(t *testing.T, s *settings) {
+			if s.TokenPlugin != "TokenFile" || s.TokenSource != abs {
+				t.Errorf("got plugin %q source %q, want TokenFile %q", s.TokenPlugin, s.TokenSource, abs)
+			}
+		}},
+		{"WSBRIDGE_TARGET_CONFIG", []string{"8080"}, []string{"WSBRIDGE_TARGET_CONFIG=tokens.conf"}, func(t *testing.T, s *settings) {
+			if s.TokenPlugin != "TokenFile" || s.TokenSource != abs {
+				t.Errorf("got plugin %q source %q, want TokenFile %q", s.TokenPlugin, s.TokenSource, abs)
+			}
+		}},
+		{"--unix-target takes the target's place", []string{"--unix-target", "/run/vnc.sock", "8080"}, nil, func(t *testing.T, s *settings) {
+			if s.UnixTarget != "/run/vnc.sock" || s.target != "" || s.listenAddr != "0.0.0.0:8080" {
+				t.Errorf("got unix target %q target %q listen %q, want /run/vnc.sock \"\" 0.0.0.0:8080", s.UnixTarget, s.target, s.listenAddr)
+			}
+		}},
+		{"--unix-listen makes the positional the target", []string{"--unix-listen", "/run/ws.sock", "h:5900"}, nil, func(t *testing.T, s *settings) {
+			if s.listenNetwork != "unix" || s.listenAddr != "/run/ws.sock" || s.target != "h:5900" || s.unixMode != 0o600 {
+				t.Errorf("got listen %s %s target %q mode %v, want unix /run/ws.sock h:5900 0600", s.listenNetwork, s.listenAddr, s.target, s.unixMode)
+			}
+		}},
+		{"--unix-listen-mode", []string{"--unix-listen", "/run/ws.sock", "--unix-listen-mode", "0660", "h:5900"}, nil, func(t *testing.T, s *settings) {
+			if s.unixMode != 0o660 {
+				t.Errorf("mode %v, want 0660", s.unixMode)
+			}
+		}},
+		{"--unix-listen with a token plugin", []string{"--unix-listen", "/run/ws.sock", "--token-plugin", "TokenFile", "--token-source", "x"}, nil, func(t *testing.T, s *settings) {
+			if s.listenNetwork != "unix" || s.target != "" {
+				t.Errorf("got listen %s target %q, want unix and no target", s.listenNetwork, s.target)
+			}
+		}},
+		{"--allow-target twice", []string{"--allow-target", "10.0.0.0/8:5900-5999", "--allow-target", "[::1]:22", "8080", "h:1"}, nil, func(t *testing.T, s *settings) {
+			if got := strings.Join(s.AllowTarget.Values(), " "); got != "10.0.0.0/8:5900-5999 [::1]:22" {
+				t.Errorf("allow-target %q, want both", got)
+			}
+		}},
+		{"WSBRIDGE_ALLOW_TARGET", []string{"8080", "h:1"}, []string{"WSBRIDGE_ALLOW_TARGET=10.0.0.0/8:5900, 127.0.0.1:22"}, func(t *testing.T, s *settings) {
+			if got := strings.Join(s.AllowTarget.Values(), " "); got != "10.0.0.0/8:5900 127.0.0.1:22" {
+				t.Errorf("allow-target %q, want 10.0.0.0/8:5900 127.0.0.1:22", got)
+			}
+		}},
+		{"flags replace env lists", []string{"--allow-target", "c:1", "--trusted-proxy", "10.0.0.1", "--allow-target", "d:2", "8080", "h:1"},
+			[]string{"WSBRIDGE_ALLOW_TARGET=a:1,b:2", "WSBRIDGE_TRUSTED_PROXY=10.9.9.9", "WSBRIDGE_ALLOW_ORIGIN=https://a,https://b"}, func(t *testing.T, s *settings) {
+				if got := strings.Join(s.AllowTarget.Values(), " "); got != "c:1 d:2" {
+					t.Errorf("allow-target %q, want c:1 d:2 (the flags, not the environment)", got)
+				}
+				if got := strings.Join(s.TrustedProxy.Values(), " "); got != "10.0.0.1" {
+					t.Errorf("trusted-proxy %q, want 10.0.0.1", got)
+				}
+				if got := strings.Join(s.AllowOrigin.Values(), " "); got != "https://a https://b" {
+					t.Errorf("allow-origin %q, want the environment's https://a https://b (no flag given)", got)
+				}
+			}},
+		{"auth and limits", []string{"--auth-plugin", "BasicHTTPAuth", "--auth-source", "u:p", "--web-auth", "--max-connections", "100",
+			"--max-connections-per-ip", "4", "--handshake-rate", "0.5", "--proxy-protocol", "--trusted-proxy", "10.0.0.0/8", "8080", "h:1"}, nil,
+			func(t *testing.T, s *settings) {
+				if s.AuthPlugin != "BasicHTTPAuth" || s.AuthSource != "u:p" || !s.WebAuth || s.MaxConnections != 100 ||
+					s.MaxConnectionsPerIP != 4 || s.HandshakeRate != 0.5 || !s.ProxyProto {
+					t.Errorf("got %+v", s.Config)
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := parseArgs(tt.args, tt.env)
+			if err != nil {
+				t.Fatalf("parseArgs(%q, %q): %v", tt.args, tt.env, err)
+			}
+			tt.check(t, s)
+		})
+	}
+}
+
+func TestParseArgsRoutingErrors(t *testing.T) {
+	tests := []struct {
+		name      string
+		args, env []string
+		want      string
+	}{
+		{"token plugin and target", []string{"--token-plugin", "TokenFile", "--token-source", "x", "8080", "h:1"}, nil, "Too many arguments"},
+		{"token plugin without listen", []string{"--token-plugin", "TokenFile", "--token-source", "x"}, nil, "Too few arguments"},
+		{"--target-config and target", []string{"--target-config", "x", "8080", "h:1"}, nil, "Too many arguments"},
+		{"--unix-target and target", []string{"--unix-target", "/s", "8080", "h:1"}, nil, "Too many arguments"},
+		{"--unix-listen and two positionals", []string{"--unix-listen", "/s", "8080", "h:1"}, nil, "Too many arguments"},
+		{"--unix-listen without target", []string{"--unix-listen", "/s"}, nil, "Too few arguments"},
+		{"--unix-listen, plugin and positional", []string{"--unix-listen", "/s", "--token-plugin", "TokenFile", "--token-source", "x", "h:1"}, nil, "Too many arguments"},
+		{"--token-source alone", []string{"--token-source", "x", "8080"}, nil, "You must use --token-plugin to use --token-source"},
+		{"WSBRIDGE_TOKEN_SOURCE alone", []string{"8080"}, []string{"WSBRIDGE_TOKEN_SOURCE=x"}, "You must use --token-plugin to use --token-source"},
+		{"--host-token alone", []string{"--host-token", "8080", "h:1"}, nil, "You must use --token-plugin to use --host-token"},
+		{"--auth-source alone", []string{"--auth-source", "u:p", "8080", "h:1"}, nil, "You must use --auth-plugin to use --auth-source"},
+		{"--web-auth alone", []string{"--web-auth", "8080", "h:1"}, nil, "You must use --auth-plugin to use --web-auth"},
+		{"--target-config and --token-plugin", []string{"--target-config", "x", "--token-plugin", "TokenFile", "8080"}, nil, "exclude each other"},
+		{"--token-plugin and --unix-target", []string{"--token-plugin", "TokenFile", "--token-source", "x", "--unix-target", "/s", "8080"}, nil, "exclude each other"},
+		{"bad --unix-listen-mode", []string{"--unix-listen", "/s", "--unix-listen-mode", "rw-rw----", "h:1"}, nil, "--unix-listen-mode"},
+		{"--unix-listen-mode not octal", []string{"--unix-listen", "/s", "--unix-listen-mode", "0680", "h:1"}, nil, "--unix-listen-mode"},
+		{"--unix-listen-mode too big", []string{"--unix-listen", "/s", "--unix-listen-mode", "01777", "h:1"}, nil, "--unix-listen-mode"},
+		{"--proxy-protocol alone", []string{"--proxy-protocol", "8080", "h:1"}, nil, "--proxy-protocol needs --trusted-proxy"},
+		{"--allow-target with a comma", []string{"--allow-target", "a:1,b:2", "8080", "h:1"}, nil, "one value per flag"},
+		{"bad --max-connections", []string{"--max-connections", "many", "8080", "h:1"}, nil, "max-connections"},
+		{"bad --handshake-rate", []string{"--handshake-rate", "fast", "8080", "h:1"}, nil, "handshake-rate"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parseArgs(tt.args, tt.env)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("parseArgs(%q, %q) = %v, want an error containing %q", tt.args, tt.env, err, tt.want)
+			}
+			if _, ok := errors.AsType[*usageError](err); !ok {
+				t.Errorf("error %v is not a usage error", err)
+			}
+		})
+	}
 }

@@ -95,10 +95,19 @@ func (rt *routing) reload() {
 	rt.log.Info("reloaded the token source")
 }
 
-// watchHUP reloads on every SIGHUP until ctx ends; the caller waits for it.
-func (rt *routing) watchHUP(ctx context.Context) {
+// notifyHUP starts catching SIGHUP, for watchHUP. It is called before the
+// listener opens, on serve's goroutine: registered only inside watchHUP's
+// goroutine, a SIGHUP soon after start-up (a reload by systemd, a script
+// that waits for the port) could arrive first and kill the process.
+func notifyHUP() chan os.Signal {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
+	return hup
+}
+
+// watchHUP reloads on every SIGHUP from hup (see notifyHUP) until ctx
+// ends, then stops catching it; the caller waits for it.
+func (rt *routing) watchHUP(ctx context.Context, hup chan os.Signal) {
 	defer signal.Stop(hup)
 	for {
 		select {
@@ -135,18 +144,29 @@ func (rt *routing) apply(s *settings, cfg *tunnel.Config) {
 		cfg.Authorize = rt.auth.Authenticate
 	}
 	if rt.clientIP != nil {
-		cfg.ClientAddr = func(r *http.Request) string { return rt.clientIP.Real(r).String() }
+		cfg.ClientAddr = func(r *http.Request) string {
+			if ip := rt.clientIP.Real(r); ip.IsValid() {
+				return ip.String()
+			}
+			// No address known (a unix-socket peer not trusted, or with
+			// no usable header): "" keeps the peer's own name, where the
+			// zero Addr would print as "invalid IP".
+			return ""
+		}
 	}
 	if rt.limiter != nil {
 		cfg.Admit = func(ip string) (func(), error) {
+			// A unix-socket peer ("@" in RemoteAddr) has no IP address: the
+			// zero Addr, which the limiter counts towards --max-connections
+			// only, rather than a refusal of every such client.
 			addr, err := netip.ParseAddr(ip)
 			if err != nil {
-				return nil, fmt.Errorf("wsbridge: client address %q: %w", ip, err)
+				addr = netip.Addr{}
 			}
 			return rt.limiter.Admit(addr)
 		}
 	}
-	cfg.Dial = rt.dialer(time.Duration(s.DialTimeout))
+	cfg.Dial = rt.dialer() // the tunnel bounds each dial by --dial-timeout
 }
 
 // resolve looks the request's token up. The client is told only that the
@@ -170,7 +190,7 @@ func (rt *routing) resolve(ctx context.Context, r *http.Request, hostToken bool)
 // dialer dials targets, enforcing --allow-target on the address actually
 // dialled (after name resolution). A refusal is answered 403 before the
 // 101, so a probing client learns nothing about the target.
-func (rt *routing) dialer(timeout time.Duration) func(ctx context.Context, network, addr string) (net.Conn, error) {
+func (rt *routing) dialer() func(ctx context.Context, network, addr string) (net.Conn, error) {
 	d := &net.Dialer{KeepAlive: 30 * time.Second}
 	if rt.allow != nil {
 		d.Control = func(network, address string, c syscall.RawConn) error {
@@ -230,6 +250,11 @@ func listen(s *settings, handshakeTimeout time.Duration) (net.Listener, error) {
 	if s.ProxyProto {
 		var trusted []netip.Prefix
 		for _, p := range s.TrustedProxy.Values() {
+			if p == "unix" {
+				// Trusts X-Forwarded-For on --unix-listen (access.NewClientIP);
+				// PROXY headers are only ever taken from IP peers.
+				continue
+			}
 			pfx, err := parsePrefix(p)
 			if err != nil {
 				ln.Close()

@@ -72,7 +72,8 @@ func serve(ctx context.Context, s *settings, e runEnv) error {
 		stopHUP()
 		hupWG.Wait()
 	}()
-	hupWG.Go(func() { rt.watchHUP(hupCtx) }) // ends with hupCtx, waited for above
+	hup := notifyHUP()
+	hupWG.Go(func() { rt.watchHUP(hupCtx, hup) }) // ends with hupCtx, waited for above
 	tun, err := newTunnel(s, e, lf, watch, rt)
 	if err != nil {
 		return err

@@ -60,8 +60,8 @@ func (s *Server) clientAddr(r *http.Request) (name, ip string) {
 // refusal turns err into the answer for a refused upgrade: as err says if
 // it is a Refusal, otherwise status fallback with err's text.
 func refusal(err error, fallback int) *HandshakeError {
-	if he, ok := err.(*HandshakeError); ok {
-		return he
+	if he, ok := errors.AsType[*HandshakeError](err); ok {
+		return he // its own words only: the wrapping may name the target
 	}
 	if rf, ok := errors.AsType[Refusal](err); ok {
 		status, h := rf.Refusal()

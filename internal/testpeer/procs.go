@@ -87,6 +87,14 @@ func Start(t testing.TB, name string, args ...string) *Process {
 // (e.g. "--requirepass", "secret").
 func Redis(t testing.TB, extra ...string) string {
 	t.Helper()
+	addr, _ := RedisProcess(t, extra...)
+	return addr
+}
+
+// RedisProcess is Redis, also returning the process, for tests that kill
+// the server under a client.
+func RedisProcess(t testing.TB, extra ...string) (string, *Process) {
+	t.Helper()
 	bin := Need(t, "redis-server", "redis-server")
 	port := FreePort(t)
 	args := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
@@ -99,7 +107,7 @@ func Redis(t testing.TB, extra ...string) string {
 	if err := redisPing(addr); err != nil {
 		t.Fatalf("redis-server on %s: %v", addr, err)
 	}
-	return addr
+	return addr, p
 }
 
 // redisPing sends PING; any answer (+PONG, or -NOAUTH with a password)
