@@ -317,15 +317,7 @@ type unsupportedOption struct {
 
 func unsupportedOptions() []unsupportedOption {
 	return []unsupportedOption{
-		{name: "cert", value: "FILE"},
-		{name: "key", value: "FILE"},
 		{name: "key-password", value: "PASSWORD"},
-		{name: "ssl-only"},
-		{name: "ssl-target"},
-		{name: "verify-client"},
-		{name: "cafile", value: "FILE"},
-		{name: "ssl-version", value: "VERSION"},
-		{name: "ssl-ciphers", value: "CIPHERS"},
 		{name: "inetd"},
 		{name: "daemon", short: "D"},
 		{name: "record", value: "FILE"},

@@ -228,14 +228,14 @@ func TestParseArgsUnsupported(t *testing.T) {
 		}
 	}
 	// "=" forms of the value options.
-	_, err := parseArgs([]string{"--cert=self.pem", "8080", "h:1"}, nil)
-	if err == nil || !strings.Contains(err.Error(), "--cert: not yet supported by wsbridge") {
-		t.Errorf("--cert=self.pem: got %v", err)
+	_, err := parseArgs([]string{"--record=/tmp/rec", "8080", "h:1"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "--record: not yet supported by wsbridge") {
+		t.Errorf("--record=/tmp/rec: got %v", err)
 	}
 }
 
 func TestParseArgsHelpVersion(t *testing.T) {
-	badEnv := []string{"WSBRIDGE_HEARTBEAT=often", "WSBRIDGE_CERT=self.pem"}
+	badEnv := []string{"WSBRIDGE_HEARTBEAT=often", "WSBRIDGE_RECORD=/tmp/rec"}
 	tests := []struct {
 		args          []string
 		env           []string

@@ -61,6 +61,22 @@ type Config struct {
 	TrustedProxy stringList `env:"TRUSTED_PROXY" flag:"trusted-proxy" arg:"CIDR" usage:"Believe X-Forwarded-For and Forwarded (and PROXY protocol headers) only from these proxies (repeatable); the real client address then shows in logs and limits."`
 	ProxyProto   bool       `env:"PROXY_PROTOCOL" flag:"proxy-protocol" usage:"Expect a HAProxy PROXY v1/v2 header on connections from --trusted-proxy addresses; others may not send one."`
 
+	Cert           stringList `env:"CERT" flag:"cert" arg:"FILE" usage:"TLS certificate chain (PEM; may hold the key too), repeatable or a directory for several names (SNI). TLS and plain HTTP then share the port. Without it, ./self.pem is used if it exists, as websockify does. Reloaded when the files change or on SIGHUP."`
+	Key            string     `env:"KEY" flag:"key" arg:"FILE" usage:"Private key for --cert, if the certificate file does not hold it."`
+	SSLOnly        bool       `env:"SSL_ONLY" flag:"ssl-only" usage:"Refuse plain connections (closed without an answer, as websockify)."`
+	SSLVersion     string     `env:"SSL_VERSION" flag:"ssl-version" arg:"VERSION" usage:"Minimum TLS version: default (TLS 1.2), tlsv1_1, tlsv1_2 or tlsv1_3."`
+	SSLCiphers     string     `env:"SSL_CIPHERS" flag:"ssl-ciphers" arg:"CIPHERS" usage:"Cipher suites for TLS 1.2 and below, OpenSSL or Go names separated by ':'."`
+	VerifyClient   bool       `env:"VERIFY_CLIENT" flag:"verify-client" usage:"Require a client certificate signed by --cafile (mTLS); its names feed ClientCertCNAuth."`
+	CAFile         string     `env:"CAFILE" flag:"cafile" arg:"FILE" usage:"CA certificates for --verify-client."`
+	ACMEDomain     stringList `env:"ACME_DOMAIN" flag:"acme-domain" arg:"NAME" usage:"Get certificates from Let's Encrypt (ACME) for NAME (repeatable); other names are refused."`
+	ACMEEmail      string     `env:"ACME_EMAIL" flag:"acme-email" arg:"ADDR" usage:"Contact address for the ACME account."`
+	ACMECache      string     `env:"ACME_CACHE" flag:"acme-cache" arg:"DIR" usage:"Where ACME certificates and the account key are kept."`
+	ACMEDirectory  string     `env:"ACME_DIRECTORY" flag:"acme-directory" arg:"URL" usage:"ACME directory URL (default: Let's Encrypt production)."`
+	SSLTarget      bool       `env:"SSL_TARGET" flag:"ssl-target" usage:"Connect to the target over TLS, verifying its certificate (system CAs or --target-ca) and name."`
+	TargetCA       string     `env:"TARGET_CA" flag:"target-ca" arg:"FILE" usage:"CA certificates that sign the target's certificate (--ssl-target)."`
+	TargetName     string     `env:"TARGET_SERVER_NAME" flag:"target-server-name" arg:"NAME" usage:"Name to verify on the target's certificate and to send as SNI (default: the target host)."`
+	TargetInsecure bool       `env:"TARGET_INSECURE" flag:"target-insecure" usage:"Do not verify the target's certificate (self-signed lab targets only: anyone on the path can impersonate the target)."`
+
 	MaxConnections      int     `env:"MAX_CONNECTIONS" flag:"max-connections" arg:"N" usage:"Refuse upgrades with 503 beyond N live sessions. 0 means no limit."`
 	MaxConnectionsPerIP int     `env:"MAX_CONNECTIONS_PER_IP" flag:"max-connections-per-ip" arg:"N" usage:"Refuse upgrades with 503 beyond N live sessions from one client address. 0 means no limit."`
 	HandshakeRate       float64 `env:"HANDSHAKE_RATE" flag:"handshake-rate" arg:"N" usage:"Refuse upgrades with 429 beyond N per second from one client address (bursts of 2N). 0 means no limit."`

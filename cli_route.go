@@ -16,6 +16,7 @@ import (
 	"github.com/pion/logging"
 
 	"wsbridge/access"
+	"wsbridge/tlsconf"
 	"wsbridge/tokens"
 	"wsbridge/tunnel"
 )
@@ -30,6 +31,8 @@ type routing struct {
 	clientIP *access.ClientIP
 	limiter  *access.Limiter
 	allow    *access.AllowList
+	tls      *tlsconf.Provider  // nil without TLS
+	toTarget *tlsconf.TargetTLS // nil without --ssl-target
 	log      logging.LeveledLogger
 }
 
@@ -37,6 +40,13 @@ type routing struct {
 func newRouting(s *settings, lf logging.LoggerFactory) (*routing, error) {
 	rt := &routing{log: lf.NewLogger("main")}
 	var err error
+	if rt.tls, err = newTLS(s, lf); err != nil {
+		return nil, err
+	}
+	if rt.toTarget, err = newTargetTLS(s, lf); err != nil {
+		rt.close()
+		return nil, err
+	}
 	if s.TokenPlugin != "" {
 		tokens.SetRedisLogger(lf) // go-redis logs process-wide; main owns the process
 		rt.source, err = tokens.New(s.TokenPlugin, s.TokenSource, tokens.Options{LoggerFactory: lf})
@@ -84,6 +94,13 @@ func newRouting(s *settings, lf logging.LoggerFactory) (*routing, error) {
 
 // reload re-reads file-based token sources and key files (SIGHUP).
 func (rt *routing) reload() {
+	if rt.tls != nil {
+		if err := rt.tls.Reload(); err != nil {
+			rt.log.Warnf("reload certificates: %v", err)
+		} else {
+			rt.log.Info("reloaded the certificates")
+		}
+	}
 	r, ok := rt.source.(tokens.Reloader)
 	if !ok {
 		return
@@ -121,6 +138,9 @@ func (rt *routing) watchHUP(ctx context.Context, hup chan os.Signal) {
 
 // close stops the token source's reloads and connections.
 func (rt *routing) close() {
+	if rt.tls != nil {
+		rt.tls.Close()
+	}
 	if rt.source != nil {
 		if err := rt.source.Close(); err != nil {
 			rt.log.Warnf("closing the token source: %v", err)
@@ -200,8 +220,12 @@ func (rt *routing) dialer() func(ctx context.Context, network, addr string) (net
 			return rt.allow.Control(network, address, c)
 		}
 	}
+	dial := d.DialContext
+	if rt.toTarget != nil {
+		dial = rt.toTarget.Wrap(dial)
+	}
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := d.DialContext(ctx, network, addr)
+		c, err := dial(ctx, network, addr)
 		if errors.Is(err, access.ErrTargetNotAllowed) {
 			rt.log.Warnf("refused target %s: not in --allow-target", addr)
 			return nil, &tunnel.HandshakeError{Status: http.StatusForbidden, Msg: "target not allowed"}

@@ -94,6 +94,12 @@ func serve(ctx context.Context, s *settings, e runEnv) error {
 	if err != nil {
 		return err
 	}
+	if rt.tls != nil {
+		// TLS and plain HTTP on one port, told apart by the first byte;
+		// ACME's HTTP-01 challenges are answered before the bridge.
+		ln = rt.tls.Listener(ln, time.Duration(s.HandshakeTimeout))
+		srv.Handler = rt.tls.HTTPHandler(tun)
+	}
 
 	// The server goroutine belongs to serve, which always receives its
 	// result below; srv.Shutdown (or a failing listener) ends it.

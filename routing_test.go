@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -98,6 +99,7 @@ type wsReq struct {
 	header http.Header // more request headers
 	from   net.IP      // the client's address on TCP; nil means 127.0.0.1
 	prefix string      // sent before the request (a PROXY header)
+	tls    *tls.Config // if set, the request goes over TLS (wss://)
 }
 
 // wsResp is the bridge's answer.
@@ -128,6 +130,14 @@ func (b *routed) try(t *testing.T, q wsReq) (*wsResp, error) {
 	}
 	t.Cleanup(func() { c.Close() })
 	c.SetDeadline(time.Now().Add(3 * waitLimit))
+	if q.tls != nil {
+		tc := tls.Client(c, q.tls)
+		if err := tc.Handshake(); err != nil {
+			c.Close()
+			return nil, err
+		}
+		c = tc
+	}
 
 	var req strings.Builder
 	req.WriteString(q.prefix)
