@@ -1,103 +1,34 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"wsbridge/internal/testpeer"
 )
 
-// testCA mints certificates for the tests; nothing is checked in.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pem  []byte
-	pool *x509.CertPool
-}
-
-func newTestCA(t *testing.T, name string) *testCA {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	ca := &testCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pool: x509.NewCertPool()}
-	ca.pool.AddCert(cert)
-	return ca
-}
-
-// issue returns a certificate for cn (also a DNS name, and 127.0.0.1) as a
-// tls.Certificate and as PEM files of chain and key.
-func (ca *testCA) issue(t *testing.T, cn string, usage x509.ExtKeyUsage) (tls.Certificate, string, string) {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{
-		SerialNumber: serial, Subject: pkix.Name{CommonName: cn}, DNSNames: []string{cn},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:   time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, _ := x509.MarshalECPrivateKey(key)
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
-	dir := t.TempDir()
-	certFile, keyFile := filepath.Join(dir, cn+".pem"), filepath.Join(dir, cn+".key")
-	os.WriteFile(certFile, certPEM, 0o600)
-	os.WriteFile(keyFile, keyPEM, 0o600)
-	pair, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pair, certFile, keyFile
-}
-
-func (ca *testCA) file(t *testing.T) string {
-	t.Helper()
-	f := filepath.Join(t.TempDir(), "ca.pem")
-	os.WriteFile(f, ca.pem, 0o600)
-	return f
-}
-
 func TestTLSSamePort(t *testing.T) {
 	t.Parallel()
-	ca := newTestCA(t, "test CA")
-	_, certFile, keyFile := ca.issue(t, "bridge.test", x509.ExtKeyUsageServerAuth)
+	ca := testpeer.NewCA(t, "test CA")
+	_, certFile, keyFile := ca.Issue(t, "bridge.test", x509.ExtKeyUsageServerAuth)
 	target := echoTarget(t)
 	b := startBridge(t, "--cert", certFile, "--key", keyFile, "127.0.0.1:0", target)
-	wss := &tls.Config{RootCAs: ca.pool, ServerName: "bridge.test"}
+	wss := &tls.Config{RootCAs: ca.Pool, ServerName: "bridge.test"}
 
 	s := b.upgrade(t, wsReq{tls: wss})
 	s.echo(t, "over wss")
 	p := b.upgrade(t, wsReq{})
 	p.echo(t, "over plain ws, same port")
 
-	_, err := b.try(t, wsReq{tls: &tls.Config{RootCAs: ca.pool, ServerName: "bridge.test", MaxVersion: tls.VersionTLS11}})
+	_, err := b.try(t, wsReq{tls: &tls.Config{RootCAs: ca.Pool, ServerName: "bridge.test", MaxVersion: tls.VersionTLS11}})
 	if err == nil {
 		t.Error("a TLS 1.1 client was served; want the TLS 1.2 minimum")
 	}
@@ -105,29 +36,29 @@ func TestTLSSamePort(t *testing.T) {
 
 func TestTLSOnly(t *testing.T) {
 	t.Parallel()
-	ca := newTestCA(t, "test CA")
-	_, certFile, keyFile := ca.issue(t, "bridge.test", x509.ExtKeyUsageServerAuth)
+	ca := testpeer.NewCA(t, "test CA")
+	_, certFile, keyFile := ca.Issue(t, "bridge.test", x509.ExtKeyUsageServerAuth)
 	b := startBridge(t, "--cert", certFile, "--key", keyFile, "--ssl-only", "127.0.0.1:0", echoTarget(t))
 	if r, err := b.try(t, wsReq{}); err == nil {
 		t.Fatalf("plain upgrade with --ssl-only: got %d, want the connection closed", r.status)
 	}
-	b.upgrade(t, wsReq{tls: &tls.Config{RootCAs: ca.pool, ServerName: "bridge.test"}}).echo(t, "wss only")
+	b.upgrade(t, wsReq{tls: &tls.Config{RootCAs: ca.Pool, ServerName: "bridge.test"}}).echo(t, "wss only")
 }
 
 // TestTLSClientCert checks mTLS and ClientCertCNAuth: the name comes from
 // the verified certificate, never from a header.
 func TestTLSClientCert(t *testing.T) {
 	t.Parallel()
-	ca := newTestCA(t, "test CA")
-	other := newTestCA(t, "other CA")
-	_, certFile, keyFile := ca.issue(t, "bridge.test", x509.ExtKeyUsageServerAuth)
-	alice, _, _ := ca.issue(t, "alice", x509.ExtKeyUsageClientAuth)
-	mallory, _, _ := ca.issue(t, "mallory", x509.ExtKeyUsageClientAuth)
-	forged, _, _ := other.issue(t, "alice", x509.ExtKeyUsageClientAuth)
-	b := startBridge(t, "--cert", certFile, "--key", keyFile, "--ssl-only", "--verify-client", "--cafile", ca.file(t),
+	ca := testpeer.NewCA(t, "test CA")
+	other := testpeer.NewCA(t, "other CA")
+	_, certFile, keyFile := ca.Issue(t, "bridge.test", x509.ExtKeyUsageServerAuth)
+	alice, _, _ := ca.Issue(t, "alice", x509.ExtKeyUsageClientAuth)
+	mallory, _, _ := ca.Issue(t, "mallory", x509.ExtKeyUsageClientAuth)
+	forged, _, _ := other.Issue(t, "alice", x509.ExtKeyUsageClientAuth)
+	b := startBridge(t, "--cert", certFile, "--key", keyFile, "--ssl-only", "--verify-client", "--cafile", ca.File(t),
 		"--auth-plugin", "ClientCertCNAuth", "--auth-source", "alice bob", "127.0.0.1:0", echoTarget(t))
 	with := func(c *tls.Certificate) *tls.Config {
-		cfg := &tls.Config{RootCAs: ca.pool, ServerName: "bridge.test"}
+		cfg := &tls.Config{RootCAs: ca.Pool, ServerName: "bridge.test"}
 		if c != nil {
 			cfg.Certificates = []tls.Certificate{*c}
 		}
@@ -145,8 +76,8 @@ func TestTLSClientCert(t *testing.T) {
 // TestTLSTarget bridges to a TLS target verified with --target-ca.
 func TestTLSTarget(t *testing.T) {
 	t.Parallel()
-	ca := newTestCA(t, "target CA")
-	cert, _, _ := ca.issue(t, "vnc.test", x509.ExtKeyUsageServerAuth)
+	ca := testpeer.NewCA(t, "target CA")
+	cert, _, _ := ca.Issue(t, "vnc.test", x509.ExtKeyUsageServerAuth)
 	srvConf := &tls.Config{Certificates: []tls.Certificate{cert}}
 	target := testpeer.TCP(t, func(c *net.TCPConn) {
 		tc := tls.Server(c, srvConf)
@@ -162,7 +93,7 @@ func TestTLSTarget(t *testing.T) {
 			}
 		}
 	})
-	b := startBridge(t, "--ssl-target", "--target-ca", ca.file(t), "--target-server-name", "vnc.test", "127.0.0.1:0", target)
+	b := startBridge(t, "--ssl-target", "--target-ca", ca.File(t), "--target-server-name", "vnc.test", "127.0.0.1:0", target)
 	b.upgrade(t, wsReq{}).echo(t, "to a TLS target")
 
 	bad := startBridge(t, "--ssl-target", "--target-server-name", "vnc.test", "127.0.0.1:0", target)
@@ -195,5 +126,112 @@ func TestTLSStartErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("run %q: got %v, want an error containing %q", tc.args, err, tc.want)
 		}
+	}
+}
+
+// replaceWith writes data to path through a rename, as deploy tools do.
+func replaceWith(t *testing.T, path string, data []byte) {
+	t.Helper()
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// serialOf returns the serial number of the certificate s's bridge showed.
+func serialOf(t *testing.T, s *session) string {
+	t.Helper()
+	tc, ok := s.conn.(*tls.Conn)
+	if !ok {
+		t.Fatal("not a TLS session")
+	}
+	return tc.ConnectionState().PeerCertificates[0].SerialNumber.String()
+}
+
+// TestTLSReloadLive replaces the certificate under a live wss session: new
+// handshakes get the new one, the session goes on, and a broken file keeps
+// the certificate in use. Not parallel: its SIGHUP reaches every run in the
+// test binary, and parallel tests only start after it.
+func TestTLSReloadLive(t *testing.T) {
+	ca := testpeer.NewCA(t, "test CA")
+	first, certFile, keyFile := ca.Issue(t, "bridge.test", x509.ExtKeyUsageServerAuth)
+	second, newCert, newKey := ca.Issue(t, "bridge.test", x509.ExtKeyUsageServerAuth)
+	b := startBridge(t, "--cert", certFile, "--key", keyFile, "127.0.0.1:0", echoTarget(t))
+	wss := &tls.Config{RootCAs: ca.Pool, ServerName: "bridge.test"}
+
+	live := b.upgrade(t, wsReq{tls: wss})
+	if got, want := serialOf(t, live), first.Leaf.SerialNumber.String(); got != want {
+		t.Fatalf("first certificate: got serial %s, want %s", got, want)
+	}
+	live.echo(t, "before")
+
+	certPEM, _ := os.ReadFile(newCert)
+	keyPEM, _ := os.ReadFile(newKey)
+	replaceWith(t, keyFile, keyPEM)
+	replaceWith(t, certFile, certPEM)
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	b.waitLog(t, "reloaded the certificates")
+	s := b.upgrade(t, wsReq{tls: wss})
+	if got, want := serialOf(t, s), second.Leaf.SerialNumber.String(); got != want {
+		t.Errorf("after reload: got serial %s, want the new %s", got, want)
+	}
+	live.echo(t, "the live session goes on")
+
+	replaceWith(t, certFile, []byte("not a certificate"))
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	b.waitLog(t, "reload certificates:")
+	s = b.upgrade(t, wsReq{tls: wss})
+	if got, want := serialOf(t, s), second.Leaf.SerialNumber.String(); got != want {
+		t.Errorf("after a broken reload: got serial %s, want the kept %s", got, want)
+	}
+	live.echo(t, "still live")
+}
+
+// TestTLSOddClients sends what the sniffer must survive: garbage after a
+// TLS record byte, garbage without one, a ClientHello to a bridge without
+// TLS, and an expired client certificate; the bridge serves on.
+func TestTLSOddClients(t *testing.T) {
+	t.Parallel()
+	ca := testpeer.NewCA(t, "test CA")
+	_, certFile, keyFile := ca.Issue(t, "bridge.test", x509.ExtKeyUsageServerAuth)
+	target := echoTarget(t)
+	b := startBridge(t, "--cert", certFile, "--key", keyFile, "127.0.0.1:0", target)
+	plainOnly := startBridge(t, "127.0.0.1:0", target)
+	wss := &tls.Config{RootCAs: ca.Pool, ServerName: "bridge.test"}
+
+	for _, junk := range []string{"\x16\x03\x01\x00\x05garbage", "\x00\x01\x02 not http\r\n\r\n"} {
+		c, err := net.Dial("tcp", b.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(waitLimit))
+		c.Write([]byte(junk))
+		buf := make([]byte, 512)
+		n, _ := io.ReadFull(c, buf) // ends at the bridge's close
+		c.Close()
+		// A close, an HTTP 400 on the plain side, or a TLS alert record
+		// (content type 21) on the TLS side.
+		if n > 0 && !strings.HasPrefix(string(buf[:n]), "HTTP/1.1 400") && buf[0] != 0x15 {
+			t.Errorf("junk %q: got %q, want a close, a 400 or a TLS alert", junk, buf[:n])
+		}
+	}
+	b.upgrade(t, wsReq{tls: wss}).echo(t, "after junk")
+
+	if _, err := plainOnly.try(t, wsReq{tls: wss}); err == nil {
+		t.Error("a TLS handshake with a bridge without TLS succeeded")
+	}
+	plainOnly.upgrade(t, wsReq{}).echo(t, "plain after a ClientHello")
+
+	mtls := startBridge(t, "--cert", certFile, "--key", keyFile, "--ssl-only", "--verify-client", "--cafile", ca.File(t), "127.0.0.1:0", target)
+	expired := ca.IssueExpired(t, "alice")
+	if _, err := mtls.try(t, wsReq{tls: &tls.Config{RootCAs: ca.Pool, ServerName: "bridge.test", Certificates: []tls.Certificate{expired}}}); err == nil {
+		t.Error("an expired client certificate was accepted")
 	}
 }

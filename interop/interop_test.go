@@ -3,6 +3,7 @@ package interop
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"io"
 	"net"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 
 	"wsbridge/echo"
 	"wsbridge/internal/testpeer"
+	"wsbridge/tlsconf"
 	"wsbridge/tunnel"
 )
 
@@ -57,12 +59,14 @@ func serve(t *testing.T, h http.Handler) string {
 	return ln.Addr().String()
 }
 
-// runNode runs wsclient.mjs in the given mode against url.
-func runNode(t *testing.T, node, mode, url string) {
+// runNode runs wsclient.mjs in the given mode against url, with env
+// added to its environment.
+func runNode(t *testing.T, node, mode, url string, env ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "wsclient.mjs", mode, url)
+	cmd.Env = append(os.Environ(), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
@@ -103,4 +107,41 @@ func TestWSBridge(t *testing.T) {
 		srv.Shutdown(ctx)
 	})
 	runNode(t, node, "bridge", "ws://"+addr+"/websockify")
+}
+
+// TestWSBridgeTLS runs the bridge checks over wss://: the same-port TLS
+// listener from tlsconf, a certificate from a test CA, and npm ws verifying
+// it strictly.
+func TestWSBridgeTLS(t *testing.T) {
+	node := needNodeWS(t)
+	target := testpeer.TCP(t, testpeer.Echo)
+	ca := testpeer.NewCA(t, "interop CA")
+	_, certFile, keyFile := ca.Issue(t, "bridge.test", x509.ExtKeyUsageServerAuth)
+	prov, err := tlsconf.New(tlsconf.Config{Certs: []string{certFile}, Key: keyFile, LoggerFactory: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { prov.Close() })
+	srv, err := tunnel.New(tunnel.Config{Target: target, LoggerFactory: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan struct{})
+	go func() { // ends when hs is closed below
+		defer close(done)
+		hs.Serve(prov.Listener(ln, 5*time.Second))
+	}()
+	t.Cleanup(func() {
+		hs.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		<-done
+	})
+	runNode(t, node, "bridge", "wss://"+ln.Addr().String()+"/websockify", "WS_CA="+ca.File(t), "WS_SERVERNAME=bridge.test")
 }

@@ -7,9 +7,12 @@
 // Prints one line per check and exits non-zero on the first failure.
 import { WebSocket } from 'ws';
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
 const [mode, url] = process.argv.slice(2);
 const TIMEOUT = 20000;
+// WS_CA: a CA file to trust for wss:// (ws checks the certificate strictly).
+const tlsOptions = process.env.WS_CA ? { ca: readFileSync(process.env.WS_CA), servername: process.env.WS_SERVERNAME } : {};
 
 function fail(msg) {
   console.log('FAIL ' + msg);
@@ -18,7 +21,7 @@ function fail(msg) {
 
 function open(protocols) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, protocols, { perMessageDeflate: false });
+    const ws = new WebSocket(url, protocols, { perMessageDeflate: false, ...tlsOptions });
     const t = setTimeout(() => reject(new Error('open timeout')), TIMEOUT);
     ws.once('open', () => { clearTimeout(t); resolve(ws); });
     ws.once('error', (e) => { clearTimeout(t); reject(e); });
