@@ -46,7 +46,30 @@ func (d *dir) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// nothing at all (websockify #443).
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 	}
+	if tag := d.etag(r.URL.Path); tag != "" {
+		// FileServer (http.ServeContent) answers If-None-Match and
+		// If-Range with a 304 or a range against this tag.
+		w.Header().Set("ETag", tag)
+	}
 	d.files.ServeHTTP(w, r)
+}
+
+// etag is a weak validator from the size and modification time of the
+// file FileServer will serve for urlPath (index.html for a directory), or
+// "" when there is none. Cheap: a stat, no read of the content.
+func (d *dir) etag(urlPath string) string {
+	name := strings.TrimPrefix(path.Clean(urlPath), "/")
+	if name == "" {
+		name = "."
+	}
+	fi, err := fs.Stat(d.fsys, name)
+	if err == nil && fi.IsDir() {
+		fi, err = fs.Stat(d.fsys, path.Join(name, "index.html"))
+	}
+	if err != nil || !fi.Mode().IsRegular() {
+		return ""
+	}
+	return fmt.Sprintf(`W/"%x-%x"`, fi.Size(), fi.ModTime().UnixNano())
 }
 
 // hasIndex reports whether FileServer would answer urlPath with a file

@@ -279,3 +279,21 @@ func TestWebHeadAndRange(t *testing.T) {
 		t.Errorf("Content-Range %q, want \"bytes 2-5/10\"", got)
 	}
 }
+
+func TestWebETag(t *testing.T) {
+	h := newHandler(t, Options{Web: webTree(t)})
+	w := do(h, http.MethodGet, "/data.bin")
+	tag := w.Header().Get("ETag")
+	if w.Code != http.StatusOK || !strings.HasPrefix(tag, `W/"`) {
+		t.Fatalf("GET /data.bin: %d, ETag %q; want 200 and a weak ETag", w.Code, tag)
+	}
+	if w = do(h, http.MethodGet, "/data.bin", "If-None-Match", tag); w.Code != http.StatusNotModified {
+		t.Errorf("GET /data.bin If-None-Match its ETag: %d, want 304", w.Code)
+	}
+	if w = do(h, http.MethodGet, "/data.bin", "If-None-Match", `W/"other"`); w.Code != http.StatusOK {
+		t.Errorf("GET /data.bin If-None-Match another ETag: %d, want 200", w.Code)
+	}
+	if w = do(h, http.MethodGet, "/withindex/"); w.Code != http.StatusOK || w.Header().Get("ETag") == "" {
+		t.Errorf("GET /withindex/ (index.html): %d, ETag %q; want 200 and an ETag", w.Code, w.Header().Get("ETag"))
+	}
+}
