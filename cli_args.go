@@ -26,6 +26,7 @@ type settings struct {
 	listenNetwork, listenAddr string      // for net.Listen
 	target                    string      // host:port, as net.JoinHostPort writes it; "" with a token plugin or unix target
 	unixMode                  os.FileMode // --unix-listen-mode
+	activated                 bool        // systemd passed the listening sockets (LISTEN_FDS)
 	level                     logging.LogLevel
 	env                       map[string]string // the environment, for PION_LOG_*
 	unknownEnv                []string          // WSBRIDGE_* names no option has, to warn about
@@ -87,6 +88,7 @@ func parseArgs(args, environ []string) (*settings, error) {
 	if len(given) > 0 {
 		return nil, usagef("wsbridge: %s: not yet supported by wsbridge", given[0])
 	}
+	s.activated = socketActivated(s.env)
 	if err := s.positionals(pos); err != nil {
 		return nil, err
 	}
@@ -104,7 +106,11 @@ func parseArgs(args, environ []string) (*settings, error) {
 // keeping what the environment gave for the rest. A single argument is
 // the target when only WSBRIDGE_LISTEN is set. As in websockify, a token
 // plugin or unix target takes the target's place and --unix-listen the
-// listen address's; an argument for either is then one too many.
+// listen address's; an argument for either is then one too many. With
+// --inetd or socket activation the listening socket is inherited, so a
+// single argument is the target; under socket activation a listen
+// argument before it is still accepted, and ignored (serve logs it), so
+// that one ExecStart= works with and without the .socket unit.
 func (s *settings) positionals(pos []string) error {
 	if s.TargetConfig != "" {
 		if s.TokenPlugin != "" {
@@ -127,11 +133,16 @@ func (s *settings) positionals(pos []string) error {
 		return usagef("wsbridge: You must use --auth-plugin to use --web-auth")
 	case s.TokenPlugin != "" && s.UnixTarget != "":
 		return usagef("wsbridge: --token-plugin and --unix-target exclude each other")
+	case s.Inetd && s.UnixListen != "":
+		return usagef("wsbridge: --inetd and --unix-listen exclude each other")
 	case s.ProxyProto && len(s.TrustedProxy.Values()) == 0:
 		return usagef("wsbridge: --proxy-protocol needs --trusted-proxy (whose headers to believe)")
 	}
 	needTarget := s.TokenPlugin == "" && s.UnixTarget == ""
-	needListen := s.UnixListen == ""
+	needListen := s.UnixListen == "" && !s.Inetd && !s.activated
+	if s.activated && needTarget && len(pos) == 2 {
+		s.Listen, pos = pos[0], pos[1:]
+	}
 	want := 0
 	if needTarget {
 		want++
@@ -160,7 +171,7 @@ func (s *settings) positionals(pos []string) error {
 		if s.listenNetwork, s.listenAddr, err = parseListen(s.Listen, s.PreferIPv6); err != nil {
 			return err
 		}
-	} else {
+	} else if s.UnixListen != "" && !s.activated {
 		s.listenNetwork, s.listenAddr = "unix", s.UnixListen
 		if s.unixMode, err = parseMode(s.UnixListenMode); err != nil {
 			return err
@@ -318,7 +329,6 @@ type unsupportedOption struct {
 func unsupportedOptions() []unsupportedOption {
 	return []unsupportedOption{
 		{name: "key-password", value: "PASSWORD"},
-		{name: "inetd"},
 		{name: "daemon", short: "D"},
 		{name: "record", value: "FILE"},
 		{name: "wrap-mode", value: "MODE"},

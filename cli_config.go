@@ -52,6 +52,7 @@ type Config struct {
 
 	UnixListen     string `env:"UNIX_LISTEN" flag:"unix-listen" arg:"FILE" usage:"Listen on this unix socket instead of TCP (behind nginx); an existing socket file is replaced. No listen argument then."`
 	UnixListenMode string `env:"UNIX_LISTEN_MODE" envDefault:"0600" flag:"unix-listen-mode" arg:"MODE" usage:"Octal file mode of the --unix-listen socket."`
+	Inetd          bool   `env:"INETD" flag:"inetd" usage:"Accept connections on the listening socket inetd passes as stdin instead of opening one, as websockify. No listen argument then. (Under systemd socket activation, LISTEN_FDS, the sockets are taken from fd 3 on without this option.)"`
 
 	AuthPlugin   string     `env:"AUTH_PLUGIN" flag:"auth-plugin" arg:"CLASS" usage:"Check every upgrade: BasicHTTPAuth (source user:password), BasicHTTPAuthFile (source: a file of user:bcrypt-hash lines; keeps secrets out of argv), ExpectOrigin (source: space-separated origins) or ClientCertCNAuth (source: space-separated names; needs TLS client certificates)."`
 	AuthSource   string     `env:"AUTH_SOURCE" flag:"auth-source" arg:"ARG" usage:"The auth plugin's source."`

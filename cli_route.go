@@ -252,10 +252,51 @@ func (rt *routing) guard(h http.Handler) http.Handler {
 	})
 }
 
-// listen opens the listener: TCP, or a unix socket (--unix-listen) that
-// replaces a stale socket file and gets --unix-listen-mode; with
-// --proxy-protocol, wrapped to read PROXY headers from trusted proxies.
-func listen(s *settings, handshakeTimeout time.Duration) (net.Listener, error) {
+// listen returns the listeners: those the service manager passed (socket
+// activation, --inetd), else one it opens, TCP or a unix socket
+// (--unix-listen); with --proxy-protocol, each wrapped to read PROXY
+// headers from trusted proxies.
+func listen(s *settings, handshakeTimeout time.Duration) ([]net.Listener, error) {
+	lns, err := inheritedListeners(s)
+	if err != nil {
+		return nil, err
+	}
+	if lns == nil {
+		ln, err := listenOwn(s)
+		if err != nil {
+			return nil, err
+		}
+		lns = []net.Listener{ln}
+	}
+	if !s.ProxyProto {
+		return lns, nil
+	}
+	var trusted []netip.Prefix
+	for _, p := range s.TrustedProxy.Values() {
+		if p == "unix" {
+			// Trusts X-Forwarded-For on --unix-listen (access.NewClientIP);
+			// PROXY headers are only ever taken from IP peers.
+			continue
+		}
+		pfx, err := parsePrefix(p)
+		if err != nil {
+			for _, ln := range lns {
+				ln.Close()
+			}
+			return nil, usagef("wsbridge: --trusted-proxy %q: %w", p, err)
+		}
+		trusted = append(trusted, pfx)
+	}
+	for i, ln := range lns {
+		lns[i] = access.ProxyProtoListener(ln, trusted, handshakeTimeout)
+	}
+	return lns, nil
+}
+
+// listenOwn opens the listening socket of the listen argument, or a unix
+// socket (--unix-listen) that replaces a stale socket file and gets
+// --unix-listen-mode.
+func listenOwn(s *settings) (net.Listener, error) {
 	if s.listenNetwork == "unix" {
 		if fi, err := os.Lstat(s.listenAddr); err == nil && fi.Mode()&os.ModeSocket != 0 {
 			os.Remove(s.listenAddr) // a socket left by an earlier run
@@ -270,23 +311,6 @@ func listen(s *settings, handshakeTimeout time.Duration) (net.Listener, error) {
 			ln.Close()
 			return nil, fmt.Errorf("wsbridge: --unix-listen-mode: %w", err)
 		}
-	}
-	if s.ProxyProto {
-		var trusted []netip.Prefix
-		for _, p := range s.TrustedProxy.Values() {
-			if p == "unix" {
-				// Trusts X-Forwarded-For on --unix-listen (access.NewClientIP);
-				// PROXY headers are only ever taken from IP peers.
-				continue
-			}
-			pfx, err := parsePrefix(p)
-			if err != nil {
-				ln.Close()
-				return nil, usagef("wsbridge: --trusted-proxy %q: %w", p, err)
-			}
-			trusted = append(trusted, pfx)
-		}
-		ln = access.ProxyProtoListener(ln, trusted, handshakeTimeout)
 	}
 	return ln, nil
 }

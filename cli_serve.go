@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -90,25 +91,51 @@ func serve(ctx context.Context, s *settings, e runEnv) error {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          newErrorLog(lf),
 	}
-	ln, err := listen(s, time.Duration(s.HandshakeTimeout))
+	sd, err := newNotifier(s.env)
 	if err != nil {
 		return err
+	}
+	defer sd.close()
+	lns, err := listen(s, time.Duration(s.HandshakeTimeout))
+	if err != nil {
+		return err
+	}
+	if (s.activated || s.Inetd) && (s.Listen != "" || s.UnixListen != "") {
+		log.Infof("ignoring the listen address %s: using the inherited sockets", cmp.Or(s.UnixListen, s.Listen))
 	}
 	if rt.tls != nil {
 		// TLS and plain HTTP on one port, told apart by the first byte;
 		// ACME's HTTP-01 challenges are answered before the bridge.
-		ln = rt.tls.Listener(ln, time.Duration(s.HandshakeTimeout))
+		for i, ln := range lns {
+			lns[i] = rt.tls.Listener(ln, time.Duration(s.HandshakeTimeout))
+		}
 		srv.Handler = rt.tls.HTTPHandler(tun)
 	}
 
-	// The server goroutine belongs to serve, which always receives its
-	// result below; srv.Shutdown (or a failing listener) ends it.
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	log.Infof("listening on %s → %s", ln.Addr(), targetDescription(s))
-	if e.Ready != nil {
-		e.Ready(ln.Addr())
+	// The server goroutines, one per listener, belong to serve, which
+	// always receives all their results below; srv.Shutdown (or a failing
+	// listener) ends them.
+	served := make(chan error, len(lns))
+	for _, ln := range lns {
+		go func() { served <- srv.Serve(ln) }()
+		log.Infof("listening on %s → %s", ln.Addr(), targetDescription(s))
 	}
+	pending := len(lns)
+	if e.Ready != nil {
+		e.Ready(lns[0].Addr())
+	}
+	if err := sd.notify("READY=1", fmt.Sprintf("STATUS=listening on %s", lns[0].Addr())); err != nil {
+		log.Warnf("sd_notify: %v", err)
+	}
+	// The watchdog goroutine belongs to serve: stopped and waited for
+	// when serve returns, after the shutdown below.
+	var dogWG sync.WaitGroup
+	dogCtx, stopDog := context.WithCancel(context.WithoutCancel(ctx))
+	defer func() {
+		stopDog()
+		dogWG.Wait()
+	}()
+	dogWG.Go(func() { sd.keepAlive(dogCtx) })
 
 	var timeout <-chan time.Time
 	if s.Timeout > 0 {
@@ -117,10 +144,10 @@ func serve(ctx context.Context, s *settings, e runEnv) error {
 		timeout = t.C
 	}
 	var serveErr error
-	running, drain := true, false
+	drain := false
 	select {
 	case serveErr = <-served:
-		running = false
+		pending--
 		log.Errorf("serving failed: %v", serveErr)
 	case <-ctx.Done():
 		log.Infof("shutting down: %v", context.Cause(ctx))
@@ -129,6 +156,9 @@ func serve(ctx context.Context, s *settings, e runEnv) error {
 		log.Infof("--timeout: no longer accepting connections; waiting for %d open sessions", tun.Active())
 	}
 
+	if err := sd.notify("STOPPING=1", "STATUS=shutting down"); err != nil {
+		log.Warnf("sd_notify: %v", err)
+	}
 	// Stop accepting. http.Server.Shutdown closes the listener and waits
 	// for requests in flight (pages, handshakes), not for the hijacked
 	// sessions, which the tunnel tracks itself.
@@ -156,8 +186,10 @@ func serve(ctx context.Context, s *settings, e runEnv) error {
 	// without waiting for the sessions' close handshakes.
 	stopSignals()
 	shutdown(bg, grace, "sessions", tun.Shutdown, log)
-	if running {
-		serveErr = <-served
+	for ; pending > 0; pending-- {
+		if err := <-served; serveErr == nil {
+			serveErr = err
+		}
 	}
 	if !errors.Is(serveErr, http.ErrServerClosed) {
 		return fmt.Errorf("wsbridge: serve: %w", serveErr)
