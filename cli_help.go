@@ -79,6 +79,9 @@ Examples:
 Other commands:
   wsbridge echo [addr:port]   message-preserving WebSocket echo server on the
                               codec, for Autobahn|Testsuite (wsbridge echo -h)
+  wsbridge client URL         pipe stdin/stdout (or a local port) over a
+                              WebSocket, e.g. as ssh's ProxyCommand
+                              (wsbridge client -h)
 `)
 	_, err = io.WriteString(w, b.String())
 	return err

@@ -16,6 +16,12 @@ import (
 // privilege separation directory) and Debian's openssh-server.
 func SSHD(t testing.TB) string {
 	t.Helper()
+	return startSSHD(t, "")
+}
+
+// startSSHD is SSHD with extra lines appended to sshd_config.
+func startSSHD(t testing.TB, extraConf string) string {
+	t.Helper()
 	sshd := Need(t, "sshd", "openssh-server")
 	keygen := Need(t, "ssh-keygen", "openssh-client")
 	dir := t.TempDir()
@@ -29,7 +35,7 @@ func SSHD(t testing.TB) string {
 	}
 	port := FreePort(t)
 	conf := filepath.Join(dir, "sshd_config")
-	os.WriteFile(conf, []byte(fmt.Sprintf("Port %d\nListenAddress 127.0.0.1\nHostKey %s\nPidFile none\nUsePAM no\nStrictModes no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n", port, key)), 0o600)
+	os.WriteFile(conf, []byte(fmt.Sprintf("Port %d\nListenAddress 127.0.0.1\nHostKey %s\nPidFile none\nUsePAM no\nStrictModes no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n%s", port, key, extraConf)), 0o600)
 	p := Start(t, sshd, "-D", "-e", "-f", conf)
 	if !p.Output.WaitFor("Server listening on 127.0.0.1 port "+strconv.Itoa(port), 10*time.Second) {
 		t.Fatalf("sshd did not start:\n%s", p.Output.String())
