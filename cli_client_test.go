@@ -161,7 +161,7 @@ func TestClientSSHWebsockify(t *testing.T) {
 	if !p.Output.WaitFor("proxying from", waitLimit) {
 		t.Fatalf("websockify did not start:\n%s", p.Output)
 	}
-	sshRoundTrip(t, sshVia(t, bin, "ws://"+addr+"/", key), 5<<20)
+	sshRoundTrip(t, sshVia(t, bin, "ws://"+addr+"/", key), sshCopySize)
 }
 
 // TestClientListen: --listen carries plain TCP clients, each over its own
