@@ -33,6 +33,7 @@ type routing struct {
 	allow    *access.AllowList
 	tls      *tlsconf.Provider  // nil without TLS
 	toTarget *tlsconf.TargetTLS // nil without --ssl-target
+	logFile  *logFile           // nil without --log-file
 	log      logging.LeveledLogger
 }
 
@@ -92,8 +93,16 @@ func newRouting(s *settings, lf logging.LoggerFactory) (*routing, error) {
 	return rt, nil
 }
 
-// reload re-reads file-based token sources and key files (SIGHUP).
+// reload reopens --log-file and re-reads certificates, file-based token
+// sources and key files (SIGHUP).
 func (rt *routing) reload() {
+	if rt.logFile != nil {
+		if err := rt.logFile.reopen(); err != nil {
+			rt.log.Warnf("reopen the log: %v", err)
+		} else {
+			rt.log.Info("reopened the log file")
+		}
+	}
 	if rt.tls != nil {
 		if err := rt.tls.Reload(); err != nil {
 			rt.log.Warnf("reload certificates: %v", err)

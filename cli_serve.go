@@ -41,13 +41,14 @@ var (
 // --timeout: waits for them to end).
 func serve(ctx context.Context, s *settings, e runEnv) error {
 	logOut := e.Stderr
+	var logf *logFile // reopened on SIGHUP, for logrotate
 	if s.LogFile != "" {
-		f, err := os.OpenFile(s.LogFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
-		if err != nil {
-			return fmt.Errorf("wsbridge: --log-file: %w", err)
+		var err error
+		if logf, err = openLogFile(s.LogFile); err != nil {
+			return err
 		}
-		defer f.Close()
-		logOut = f
+		defer logf.Close()
+		logOut = logf
 	}
 	lf := newLoggerFactory(logOut, s.level, s.env)
 	log := lf.NewLogger("main")
@@ -66,6 +67,7 @@ func serve(ctx context.Context, s *settings, e runEnv) error {
 	if err != nil {
 		return err
 	}
+	rt.logFile = logf
 	defer rt.close()
 	var hupWG sync.WaitGroup
 	hupCtx, stopHUP := context.WithCancel(ctx)

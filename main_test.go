@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -359,5 +360,41 @@ func TestErrorLogWritesWarnings(t *testing.T) {
 	l.Printf("http: Accept error: %s", "boom")
 	if got := b.String(); !strings.Contains(got, "http WARNING: ") || !strings.Contains(got, "http: Accept error: boom\n") || strings.Contains(got, "boom\n\n") {
 		t.Errorf("ErrorLog wrote %q", got)
+	}
+}
+
+// TestRunLogFileReopen rotates --log-file the way logrotate does (rename,
+// then SIGHUP): later lines go to a new file of the same name. Not
+// parallel: its SIGHUP reaches every run in the test binary.
+func TestRunLogFileReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "wsbridge.log")
+	b := startRun(t, "--log-file", path)
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(waitLimit)
+	for { // the file appears with the reopen's own log line
+		if got, _ := os.ReadFile(path); strings.Contains(string(got), "reopened the log file") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no new log file after SIGHUP")
+		}
+		time.Sleep(10 * time.Millisecond) // polling interval of a bounded wait on a file
+	}
+	b.cancel()
+	if err := b.wait(t); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	old, _ := os.ReadFile(path + ".1")
+	cur, _ := os.ReadFile(path)
+	if !strings.Contains(string(old), "listening on") || strings.Contains(string(old), "stopped") {
+		t.Errorf("rotated file holds %q, want the lines before the rotation only", old)
+	}
+	if !strings.Contains(string(cur), "stopped") {
+		t.Errorf("new file holds %q, want the lines after the rotation", cur)
 	}
 }
