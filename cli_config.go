@@ -24,7 +24,7 @@ type Config struct {
 
 	Verbose  bool     `env:"VERBOSE" flag:"verbose" short:"v" usage:"Log at debug level, the same as --log-level=debug."`
 	LogLevel logLevel `env:"LOG_LEVEL" envDefault:"info" flag:"log-level" arg:"LEVEL" usage:"Log level: disable, error, warn, info, debug or trace. PION_LOG_<LEVEL>=scope,... sets the level of single scopes (main, http, tunnel, static), as in pion."`
-	LogFile  string   `env:"LOG_FILE" flag:"log-file" arg:"FILE" usage:"Append the log to FILE instead of writing it to stderr."`
+	LogFile  string   `env:"LOG_FILE" flag:"log-file" arg:"FILE" usage:"Append the log to FILE instead of writing it to stderr; SIGHUP reopens it (for logrotate)."`
 	Traffic  bool     `env:"TRAFFIC" flag:"traffic" usage:"Write websockify's per-frame traffic glyphs to stdout: } frame from the client, > bytes to the target, < bytes from the target, { frame to the client."`
 
 	Heartbeat   seconds `env:"HEARTBEAT" flag:"heartbeat" arg:"N" usage:"Ping the client every N seconds; a client that sends nothing between two pings is closed. 0 turns pings off."`
