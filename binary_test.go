@@ -51,19 +51,27 @@ type process struct {
 }
 
 // startBinary starts bin with env (and the process environment's PATH)
-// and waits for its "listening on" log line.
+// and waits for its "listening on" log line (see startCmd).
 func startBinary(t *testing.T, bin string, env []string, args ...string) *process {
 	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
+	return startCmd(t, cmd)
+}
+
+// startCmd starts a wsbridge command prepared by the caller (extra files,
+// stdin) and waits for its first "listening on" log line.
+func startCmd(t *testing.T, cmd *exec.Cmd) *process {
+	t.Helper()
 	pr, pw := io.Pipe()
-	p := &process{cmd: exec.Command(bin, args...), stderr: testpeer.NewOutput(), exited: make(chan error, 1)}
-	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
-	p.cmd.Stderr = io.MultiWriter(p.stderr, pw)
-	if err := p.cmd.Start(); err != nil {
+	p := &process{cmd: cmd, stderr: testpeer.NewOutput(), exited: make(chan error, 1)}
+	cmd.Stderr = io.MultiWriter(p.stderr, pw)
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() { // ends when the process exits (pw closed below)
-		p.exited <- p.cmd.Wait()
+		p.exited <- cmd.Wait()
 		pw.Close()
 	})
 	found := make(chan string, 1)
@@ -80,7 +88,7 @@ func startBinary(t *testing.T, bin string, env []string, args ...string) *proces
 		io.Copy(io.Discard, pr)
 	})
 	t.Cleanup(func() {
-		p.cmd.Process.Kill()
+		cmd.Process.Kill()
 		wg.Wait()
 	})
 	select {

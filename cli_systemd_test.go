@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -36,48 +34,6 @@ func listenerFile(t *testing.T) (string, *os.File) {
 	}
 	t.Cleanup(func() { f.Close() })
 	return ln.Addr().String(), f
-}
-
-// startCmd starts a wsbridge command prepared by the caller (extra files,
-// stdin) and waits for its first "listening on" log line.
-func startCmd(t *testing.T, cmd *exec.Cmd) *process {
-	t.Helper()
-	pr, pw := io.Pipe()
-	p := &process{cmd: cmd, stderr: testpeer.NewOutput(), exited: make(chan error, 1)}
-	cmd.Stderr = io.MultiWriter(p.stderr, pw)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Go(func() { // ends when the process exits (pw closed below)
-		p.exited <- cmd.Wait()
-		pw.Close()
-	})
-	found := make(chan string, 1)
-	wg.Go(func() { // reads the log until the pipe closes
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			if m := listeningRE.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case found <- m[1]:
-				default:
-				}
-			}
-		}
-		io.Copy(io.Discard, pr)
-	})
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		wg.Wait()
-	})
-	select {
-	case p.addr = <-found:
-	case err := <-p.exited:
-		t.Fatalf("wsbridge exited before listening: %v\n%s", err, p.stderr)
-	case <-time.After(waitLimit):
-		t.Fatalf("wsbridge did not listen within %v\n%s", waitLimit, p.stderr)
-	}
-	return p
 }
 
 // checkServes fetches the page from addr and echoes a message through a

@@ -316,35 +316,9 @@ func unixTarget(t *testing.T, path, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		open = map[net.Conn]struct{}{}
-	)
-	wg.Go(func() { // accept loop; ends when the listener is closed
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			open[c] = struct{}{}
-			mu.Unlock()
-			wg.Go(func() { // one connection; ends when the peer or the cleanup closes it
-				defer c.Close()
-				io.WriteString(c, name+"\n")
-				io.Copy(c, c)
-			})
-		}
-	})
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for c := range open {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
+	testpeer.Serve(t, ln, func(c net.Conn) {
+		io.WriteString(c, name+"\n")
+		io.Copy(c, c)
 	})
 }
 

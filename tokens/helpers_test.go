@@ -5,46 +5,20 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/pion/logging"
+
+	"wsbridge/internal/testpeer"
 )
 
-// logBuffer collects log lines and echoes them to t.Log while the test runs.
-type logBuffer struct {
-	mu   sync.Mutex
-	t    testing.TB
-	done bool
-	buf  strings.Builder
-}
-
-func (w *logBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf.Write(p)
-	if !w.done {
-		w.t.Log(strings.TrimRight(string(p), "\n"))
-	}
-	return len(p), nil
-}
-
-// String returns everything logged so far.
-func (w *logBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
-}
+// logBuffer is the log a test reads (see testpeer.Logger).
+type logBuffer = testpeer.LogBuffer
 
 // testLog returns a LoggerFactory writing at debug level to a buffer that
 // the test can read.
-func testLog(t testing.TB) (*logging.DefaultLoggerFactory, *logBuffer) {
-	lb := &logBuffer{t: t}
-	t.Cleanup(func() { lb.mu.Lock(); lb.done = true; lb.mu.Unlock() })
-	return &logging.DefaultLoggerFactory{Writer: lb, DefaultLogLevel: logging.LogLevelDebug, ScopeLevels: map[string]logging.LogLevel{}}, lb
-}
+func testLog(t testing.TB) (*logging.DefaultLoggerFactory, *logBuffer) { return testpeer.Logger(t) }
 
 // newTestSource makes a source with a test logger, closed at cleanup.
 func newTestSource(t testing.TB, plugin, source string, opts Options) (Source, *logBuffer) {

@@ -1,112 +1,37 @@
 package tokens
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"net"
-	"os"
-	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"wsbridge/internal/testpeer"
 )
 
-// redisServer is a redis-server process started by a test.
+// redisServer is a redis-server process started by a test (see
+// testpeer.RedisProcess: a free loopback port, no persistence, killed at
+// cleanup; skipped without redis-server unless CI=true).
 type redisServer struct {
 	addr string
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the process has been waited for
-	once sync.Once
+	proc *testpeer.Process
 }
 
-// startRedis starts redis-server on a free loopback port with the given
-// extra arguments, waits until it answers PING, and kills it at cleanup.
-// Without redis-server the test is skipped, unless CI=true, where it fails.
 func startRedis(t *testing.T, args ...string) *redisServer {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("redis-server not found, and CI=true requires it: %v", err)
-		}
-		t.Skip("redis-server not installed (apt-get install redis-server); required when CI=true")
-	}
-	var lastErr error
-	for range 3 { // the free port may be taken between probe and start
-		srv, err := tryStartRedis(t, bin, args)
-		if err == nil {
-			return srv
-		}
-		lastErr = err
-	}
-	t.Fatalf("redis-server: %v", lastErr)
-	return nil
-}
-
-func tryStartRedis(t *testing.T, bin string, args []string) (*redisServer, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	argv := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir()}, args...)
-	cmd := exec.Command(bin, argv...)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	srv := &redisServer{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cmd: cmd, done: make(chan struct{})}
-	// The process is waited for by this goroutine, which ends when it exits
-	// (kill at cleanup, or an early failure).
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(srv.done) }()
-	t.Cleanup(srv.kill)
-
-	deadline := time.Now().Add(10 * time.Second)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !pingRedis(srv.addr) {
-		select {
-		case <-srv.done:
-			return nil, fmt.Errorf("exited early (%v): %s", waitErr, out.String())
-		case <-tick.C:
-		}
-		if time.Now().After(deadline) {
-			srv.kill()
-			return nil, fmt.Errorf("no PONG within 10s: %s", out.String())
-		}
-	}
-	return srv, nil
-}
-
-// pingRedis reports whether a server at addr answers PING (with PONG, or
-// with NOAUTH when a password is required).
-func pingRedis(addr string) bool {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		return false
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(time.Second))
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
-		return false
-	}
-	line, err := bufio.NewReader(c).ReadString('\n')
-	return err == nil && (strings.HasPrefix(line, "+PONG") || strings.HasPrefix(line, "-NOAUTH"))
+	addr, proc := testpeer.RedisProcess(t, args...)
+	return &redisServer{addr: addr, proc: proc}
 }
 
 // kill stops the server and waits for it; it may be called more than once.
 func (s *redisServer) kill() {
-	s.once.Do(func() { s.cmd.Process.Kill() })
-	<-s.done
+	s.proc.Cmd.Process.Kill()
+	<-s.proc.Exited
 }
 
 // set stores key=value in db of the server.

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"wsbridge/frames"
+	"wsbridge/internal/testpeer"
 )
 
 // tokenRoutes is a Resolve that maps the token query parameter to routes.
@@ -67,20 +68,7 @@ func TestResolveRoutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Go(func() { // unix echo target; ends when ln closes
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() { // one echo, ends at the bridge's FIN
-				io.Copy(c, c)
-				c.Close()
-			})
-		}
-	})
+	testpeer.Serve(t, ln, func(c net.Conn) { io.Copy(c, c) }) // a unix echo target
 	cfg := Config{Resolve: tokenRoutes(map[string]Route{
 		"tcp-one":  {Network: "tcp", Addr: tcp.addr},
 		"unix-one": {Network: "unix", Addr: sock},

@@ -9,16 +9,23 @@ import (
 	"testing"
 )
 
-// TCP starts a TCP service on 127.0.0.1:0 and returns its address. Each
-// accepted connection is handled on its own goroutine and closed when
-// handle returns. When the test ends the listener and every open
-// connection are closed and all handlers waited for.
+// TCP starts a TCP service on 127.0.0.1:0 and returns its address (see
+// Serve).
 func TCP(t testing.TB, handle func(*net.TCPConn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	Serve(t, ln, func(c net.Conn) { handle(c.(*net.TCPConn)) })
+	return ln.Addr().String()
+}
+
+// Serve accepts on ln until the test ends. Each connection is handled on
+// its own goroutine and closed when handle returns. When the test ends
+// the listener and every open connection are closed and all handlers
+// waited for.
+func Serve(t testing.TB, ln net.Listener, handle func(net.Conn)) {
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
@@ -40,7 +47,7 @@ func TCP(t testing.TB, handle func(*net.TCPConn)) string {
 					delete(open, c)
 					mu.Unlock()
 				}()
-				handle(c.(*net.TCPConn))
+				handle(c)
 			})
 		}
 	})
@@ -53,7 +60,6 @@ func TCP(t testing.TB, handle func(*net.TCPConn)) string {
 		mu.Unlock()
 		wg.Wait()
 	})
-	return ln.Addr().String()
 }
 
 // Echo copies everything back and half-closes after the peer's FIN.
