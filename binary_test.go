@@ -228,7 +228,7 @@ func TestBinary(t *testing.T) {
 		case <-time.After(waitLimit):
 			t.Fatalf("wsbridge did not exit after SIGTERM\n%s", p.stderr)
 		}
-		if log := p.stderr.String(); !strings.Contains(log, "closed by server (code 1001)") {
+		if log := p.stderr.String(); !strings.Contains(log, "closed_by=server code=1001") {
 			t.Errorf("log has no closing line for the session:\n%s", log)
 		}
 	})

@@ -105,6 +105,10 @@ type Config struct {
 	OnSessionStart func()
 	OnSessionEnd   func(SessionStats)
 
+	// Observer, if not nil, is told the outcome of every upgrade request
+	// and the time of every target dial, for metrics.
+	Observer Observer
+
 	// LoggerFactory makes the "tunnel" logger. Nil means
 	// logging.NewDefaultLoggerFactory().
 	LoggerFactory logging.LoggerFactory
@@ -120,4 +124,29 @@ type SessionStats struct {
 	ClosedBy   string        // "client", "target", "server" or "error"
 	CloseCode  int           // close code sent or received, 0 if none
 	CloseError string        // why the session ended, if not a clean close
+	ErrorKind  string        // CloseError's class (see ErrorKind constants), "" if clean
+}
+
+// The kinds of error that end a session, in SessionStats.ErrorKind.
+const (
+	ErrorProtocol        = "protocol"          // the client broke RFC 6455 (or sent text)
+	ErrorClient          = "client"            // the client vanished or failed without a Close
+	ErrorTarget          = "target"            // reading from or writing to the target failed
+	ErrorHeartbeat       = "heartbeat_timeout" // the client stopped answering pings
+	ErrorIdle            = "idle_timeout"      // no data moved for IdleTimeout
+	ErrorShutdownTimeout = "shutdown_timeout"  // still open when Shutdown or Drain gave up
+)
+
+// Observer receives a Server's events. Its methods are called
+// concurrently from request and session goroutines and must not block.
+type Observer interface {
+	// Handshake reports how an upgrade request ended: "accepted" when a
+	// session started, "dial_failed" when the target could not be
+	// reached (after the 101, or refused before it by the allow-list:
+	// "forbidden"), "failed" when the 101 could not be written, or the
+	// refusal's HTTP status as snake_case text ("bad_request",
+	// "unauthorized", "not_found", "too_many_requests", ...).
+	Handshake(result string)
+	// Dialed reports one dial of a target: how long it took and its error.
+	Dialed(d time.Duration, err error)
 }

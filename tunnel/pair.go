@@ -3,11 +3,13 @@ package tunnel
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"net"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	"github.com/pion/logging"
 
@@ -174,8 +176,26 @@ func (p *pair) stats() SessionStats {
 	}
 	if p.endErr != nil {
 		st.CloseError = p.endErr.Error()
+		st.ErrorKind = p.errorKind()
 	}
 	return st
+}
+
+// errorKind classifies p.endErr (not nil); p.mu is held.
+func (p *pair) errorKind() string {
+	switch {
+	case errors.Is(p.endErr, errHeartbeat):
+		return ErrorHeartbeat
+	case errors.Is(p.endErr, errIdle):
+		return ErrorIdle
+	case errors.Is(p.endErr, errShutdownTimeout):
+		return ErrorShutdownTimeout
+	case p.closedBy == "server":
+		return ErrorProtocol // the one other error this side ends a session for
+	case p.closedBy == "target":
+		return ErrorTarget
+	}
+	return ErrorClient
 }
 
 // addrString is a.String(), or "" for a conn (from Config.Dial) without an
@@ -187,21 +207,42 @@ func addrString(a net.Addr) string {
 	return a.String()
 }
 
-// String formats the stats as the session's closing log line.
+// String formats the stats as the session's closing log line: "session
+// closed" and logfmt key=value pairs, for people and log parsers alike:
+//
+//	session closed client=203.0.113.7:5555 target=127.0.0.1:5900 token=abcd… closed_by=client code=1000 up=1024 down=52311 duration=1.503s
+//
+// token, code, error and error_kind appear only when there is one.
 func (st SessionStats) String() string {
-	s := fmt.Sprintf("session %s -> %s", st.Client, st.Target)
+	b := []byte("session closed")
+	b = appendField(b, "client", st.Client)
+	b = appendField(b, "target", st.Target)
 	if st.Token != "" {
-		s += fmt.Sprintf(" (token %s)", st.Token)
+		b = appendField(b, "token", st.Token)
 	}
-	s += " closed by " + st.ClosedBy
+	b = appendField(b, "closed_by", st.ClosedBy)
 	if st.CloseCode != 0 {
-		s += fmt.Sprintf(" (code %d)", st.CloseCode)
+		b = appendField(b, "code", strconv.Itoa(st.CloseCode))
 	}
-	s += fmt.Sprintf(", up %d B, down %d B, %s", st.Up, st.Down, st.Duration.Round(time.Millisecond))
+	b = appendField(b, "up", strconv.FormatInt(st.Up, 10))
+	b = appendField(b, "down", strconv.FormatInt(st.Down, 10))
+	b = appendField(b, "duration", st.Duration.Round(time.Millisecond).String())
 	if st.CloseError != "" {
-		s += ": " + st.CloseError
+		b = appendField(b, "error", st.CloseError)
+		b = appendField(b, "error_kind", st.ErrorKind)
 	}
-	return s
+	return string(b)
+}
+
+// appendField appends " key=value", quoting value when logfmt needs it.
+func appendField(b []byte, key, value string) []byte {
+	b = append(b, ' ')
+	b = append(b, key...)
+	b = append(b, '=')
+	if value == "" || strings.ContainsAny(value, " =\"\\") || strings.ContainsFunc(value, unicode.IsControl) {
+		return strconv.AppendQuote(b, value)
+	}
+	return append(b, value...)
 }
 
 // isClosedErr reports whether err comes from a connection this side closed

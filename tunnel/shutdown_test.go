@@ -248,8 +248,8 @@ func TestDrainTimeout(t *testing.T) {
 	}
 	recv(t, ended, "the target's close")
 	st := rec.checkEnd(t, "server", 0, 0, 0)
-	if st.CloseError == "" {
-		t.Error("stats: got no CloseError, want the shutdown timeout")
+	if st.CloseError == "" || st.ErrorKind != ErrorShutdownTimeout {
+		t.Errorf("stats: got CloseError %q kind %q, want the shutdown timeout", st.CloseError, st.ErrorKind)
 	}
 }
 
