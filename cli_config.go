@@ -22,10 +22,11 @@ type Config struct {
 	Listen string `env:"LISTEN" arg:"[source_addr:]source_port" usage:"Address to listen on. A bare port listens on 0.0.0.0 only, as websockify; with -6 on :: (IPv4 and IPv6)."`
 	Target string `env:"TARGET" arg:"target_addr:target_port" usage:"TCP address every WebSocket is bridged to. The port must be 1-65535; IPv6 literals may be written [::1]:5900 or ::1:5900."`
 
-	Verbose  bool     `env:"VERBOSE" flag:"verbose" short:"v" usage:"Log at debug level, the same as --log-level=debug."`
-	LogLevel logLevel `env:"LOG_LEVEL" envDefault:"info" flag:"log-level" arg:"LEVEL" usage:"Log level: disable, error, warn, info, debug or trace. PION_LOG_<LEVEL>=scope,... sets the level of single scopes (main, http, tunnel, static), as in pion."`
-	LogFile  string   `env:"LOG_FILE" flag:"log-file" arg:"FILE" usage:"Append the log to FILE instead of writing it to stderr; SIGHUP reopens it (for logrotate)."`
-	Traffic  bool     `env:"TRAFFIC" flag:"traffic" usage:"Write websockify's per-frame traffic glyphs to stdout: } frame from the client, > bytes to the target, < bytes from the target, { frame to the client."`
+	Verbose       bool     `env:"VERBOSE" flag:"verbose" short:"v" usage:"Log at debug level, the same as --log-level=debug."`
+	LogLevel      logLevel `env:"LOG_LEVEL" envDefault:"info" flag:"log-level" arg:"LEVEL" usage:"Log level: disable, error, warn, info, debug or trace. PION_LOG_<LEVEL>=scope,... sets the level of single scopes (main, http, tunnel, static), as in pion."`
+	LogFile       string   `env:"LOG_FILE" flag:"log-file" arg:"FILE" usage:"Append the log to FILE instead of writing it to stderr; SIGHUP reopens it (for logrotate)."`
+	MetricsListen string   `env:"METRICS_LISTEN" flag:"metrics-listen" arg:"ADDR" usage:"Serve Prometheus metrics on http://ADDR/metrics and health checks on /healthz (up) and /readyz (listening, token backend answering). Keep ADDR off the public port, e.g. 127.0.0.1:9180. 'wsbridge health' probes it (the container's HEALTHCHECK)."`
+	Traffic       bool     `env:"TRAFFIC" flag:"traffic" usage:"Write websockify's per-frame traffic glyphs to stdout: } frame from the client, > bytes to the target, < bytes from the target, { frame to the client."`
 
 	Heartbeat   seconds `env:"HEARTBEAT" flag:"heartbeat" arg:"N" usage:"Ping the client every N seconds; a client that sends nothing between two pings is closed. 0 turns pings off."`
 	IdleTimeout seconds `env:"IDLE_TIMEOUT" flag:"idle-timeout" arg:"N" usage:"Exit after N seconds with no open session (server-level, as websockify). 0 means never. For a per-connection limit see --conn-idle-timeout."`

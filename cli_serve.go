@@ -77,9 +77,24 @@ func serve(ctx context.Context, s *settings, e runEnv) error {
 	}()
 	hup := notifyHUP()
 	hupWG.Go(func() { rt.watchHUP(hupCtx, hup) }) // ends with hupCtx, waited for above
-	tun, err := newTunnel(s, e, lf, watch, rt)
+	mon, err := newMonitor(s, lf, rt.source)
 	if err != nil {
 		return err
+	}
+	if mon != nil {
+		rt.metrics = mon.m
+		defer func() { // after the sessions are closed: the last scrape sees them end
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+			defer cancel()
+			mon.stop(ctx)
+		}()
+	}
+	tun, err := newTunnel(s, e, lf, watch, rt, mon)
+	if err != nil {
+		return err
+	}
+	if mon != nil {
+		mon.start(tun)
 	}
 	srv := &http.Server{
 		Handler: tun,
@@ -123,6 +138,9 @@ func serve(ctx context.Context, s *settings, e runEnv) error {
 		log.Infof("listening on %s → %s", ln.Addr(), targetDescription(s))
 	}
 	pending := len(lns)
+	if mon != nil {
+		mon.setReady(true)
+	}
 	if e.Ready != nil {
 		e.Ready(lns[0].Addr())
 	}
@@ -158,6 +176,9 @@ func serve(ctx context.Context, s *settings, e runEnv) error {
 		log.Infof("--timeout: no longer accepting connections; waiting for %d open sessions", tun.Active())
 	}
 
+	if mon != nil {
+		mon.setReady(false) // load balancers stop sending new clients
+	}
 	if err := sd.notify("STOPPING=1", "STATUS=shutting down"); err != nil {
 		log.Warnf("sd_notify: %v", err)
 	}
@@ -213,7 +234,7 @@ func shutdown(ctx context.Context, grace time.Duration, what string, fn func(con
 
 // newTunnel builds the bridge, with the static page or --web directory
 // for requests that are not upgrades.
-func newTunnel(s *settings, e runEnv, lf logging.LoggerFactory, watch *sessionWatch, rt *routing) (*tunnel.Server, error) {
+func newTunnel(s *settings, e runEnv, lf logging.LoggerFactory, watch *sessionWatch, rt *routing, mon *monitor) (*tunnel.Server, error) {
 	page, err := static.New(static.Options{
 		Web:           s.Web,
 		FileOnly:      s.FileOnly,
@@ -242,6 +263,9 @@ func newTunnel(s *settings, e runEnv, lf logging.LoggerFactory, watch *sessionWa
 		cfg.Fallback = rt.guard(page)
 	}
 	rt.apply(s, &cfg)
+	if mon != nil {
+		mon.hook(&cfg)
+	}
 	if cfg.DialTimeout == 0 {
 		cfg.DialTimeout = -1 // --dial-timeout 0: no limit; tunnel's zero is its default
 	}
