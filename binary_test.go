@@ -233,3 +233,69 @@ func TestBinary(t *testing.T) {
 		}
 	})
 }
+
+// TestBinarySIGTERMThousandSessions: the real binary with 1000 live
+// sessions and metrics on: SIGTERM makes /readyz fail, every client gets
+// 1001, and the process exits 0 once they have replied. (The tunnel's own
+// test, TestShutdownThousandSessions, checks that no goroutine or fd is
+// left behind in a process that goes on.)
+func TestBinarySIGTERMThousandSessions(t *testing.T) {
+	const n = 1000
+	bin := buildBinary(t)
+	target := testpeer.TCP(t, testpeer.Echo)
+	maddr := fmt.Sprintf("127.0.0.1:%d", testpeer.FreePort(t))
+	p := startBinary(t, bin, []string{"WSBRIDGE_METRICS_LISTEN=" + maddr, "WSBRIDGE_CLOSE_TIMEOUT=20"}, "127.0.0.1:0", target)
+
+	type client struct {
+		rd *frames.Reader
+		wr *frames.Writer
+	}
+	clients := make([]client, n)
+	for i := range clients {
+		_, rd, wr := wsDial(t, p.addr)
+		clients[i] = client{rd, wr}
+	}
+	for i, c := range clients { // every session live end to end
+		c.wr.WriteMessage(frames.OpBinary, []byte{byte(i)})
+	}
+	for i, c := range clients {
+		if _, err := c.rd.NextFrame(); err != nil {
+			t.Fatalf("session %d: %v", i, err)
+		}
+		var b [1]byte
+		if _, err := io.ReadFull(c.rd, b[:]); err != nil || b[0] != byte(i) {
+			t.Fatalf("session %d: echo %v %v", i, b, err)
+		}
+	}
+	if _, body := scrape(t, "http://"+maddr+"/metrics"); sample(body, "wsbridge_connections_active") != n {
+		t.Fatalf("connections_active %v, want %d", sample(body, "wsbridge_connections_active"), n)
+	}
+
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	got1001 := 0
+	for i, c := range clients {
+		code, reason := readAll(t, c.rd, io.Discard)
+		if code != frames.CloseGoingAway {
+			t.Errorf("session %d: got %d %q, want 1001", i, code, reason)
+			continue
+		}
+		got1001++
+		if i == 0 { // the server stopped accepting and is not ready any more
+			if code, _ := scrape(t, "http://"+maddr+"/readyz"); code != http.StatusServiceUnavailable {
+				t.Errorf("/readyz while shutting down: %d, want 503", code)
+			}
+		}
+		c.wr.WriteClose(code, "")
+	}
+	select {
+	case err := <-p.exited:
+		if err != nil {
+			t.Errorf("exit: %v, want status 0\n%s", err, p.stderr)
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("wsbridge did not exit after SIGTERM")
+	}
+	if got1001 != n {
+		t.Errorf("%d of %d clients got 1001", got1001, n)
+	}
+}

@@ -228,14 +228,14 @@ func TestParseArgsUnsupported(t *testing.T) {
 		}
 	}
 	// "=" forms of the value options.
-	_, err := parseArgs([]string{"--record=/tmp/rec", "8080", "h:1"}, nil)
-	if err == nil || !strings.Contains(err.Error(), "--record: not yet supported by wsbridge") {
-		t.Errorf("--record=/tmp/rec: got %v", err)
+	_, err := parseArgs([]string{"--wrap-mode=exit", "8080", "h:1"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "--wrap-mode: not yet supported by wsbridge") {
+		t.Errorf("--wrap-mode=exit: got %v", err)
 	}
 }
 
 func TestParseArgsHelpVersion(t *testing.T) {
-	badEnv := []string{"WSBRIDGE_HEARTBEAT=often", "WSBRIDGE_RECORD=/tmp/rec"}
+	badEnv := []string{"WSBRIDGE_HEARTBEAT=often", "WSBRIDGE_LIBSERVER=1"}
 	tests := []struct {
 		args          []string
 		env           []string
@@ -470,6 +470,8 @@ func TestParseArgsRoutingErrors(t *testing.T) {
 		{"--token-source alone", []string{"--token-source", "x", "8080"}, nil, "You must use --token-plugin to use --token-source"},
 		{"WSBRIDGE_TOKEN_SOURCE alone", []string{"8080"}, []string{"WSBRIDGE_TOKEN_SOURCE=x"}, "You must use --token-plugin to use --token-source"},
 		{"--host-token alone", []string{"--host-token", "8080", "h:1"}, nil, "You must use --token-plugin to use --host-token"},
+		{"--legacy-syslog alone", []string{"--legacy-syslog", "8080", "h:1"}, nil, "You must use --syslog to use --legacy-syslog"},
+		{"--record-limit negative", []string{"--record-limit", "-1", "8080", "h:1"}, nil, "--record-limit -1"},
 		{"--auth-source alone", []string{"--auth-source", "u:p", "8080", "h:1"}, nil, "You must use --auth-plugin to use --auth-source"},
 		{"--web-auth alone", []string{"--web-auth", "8080", "h:1"}, nil, "You must use --auth-plugin to use --web-auth"},
 		{"--target-config and --token-plugin", []string{"--target-config", "x", "--token-plugin", "TokenFile", "8080"}, nil, "exclude each other"},

@@ -26,6 +26,10 @@ type Config struct {
 	LogLevel      logLevel `env:"LOG_LEVEL" envDefault:"info" flag:"log-level" arg:"LEVEL" usage:"Log level: disable, error, warn, info, debug or trace. PION_LOG_<LEVEL>=scope,... sets the level of single scopes (main, http, tunnel, static), as in pion."`
 	LogFile       string   `env:"LOG_FILE" flag:"log-file" arg:"FILE" usage:"Append the log to FILE instead of writing it to stderr; SIGHUP reopens it (for logrotate)."`
 	MetricsListen string   `env:"METRICS_LISTEN" flag:"metrics-listen" arg:"ADDR" usage:"Serve Prometheus metrics on http://ADDR/metrics and health checks on /healthz (up) and /readyz (listening, token backend answering). Keep ADDR off the public port, e.g. 127.0.0.1:9180. 'wsbridge health' probes it (the container's HEALTHCHECK)."`
+	Syslog        string   `env:"SYSLOG" flag:"syslog" arg:"SERVER" usage:"Also send the log to a syslog server: host:port (UDP) or a local socket such as /dev/log. RFC 5424, facility user, ident wsbridge."`
+	LegacySyslog  bool     `env:"LEGACY_SYSLOG" flag:"legacy-syslog" usage:"With --syslog, use the old BSD syslog format (<pri>wsbridge[pid]: msg) instead of RFC 5424."`
+	Record        string   `env:"RECORD" flag:"record" arg:"FILE" usage:"Record each session to FILE.N (N counts sessions from 1) in websockify's format, noVNC's playback JavaScript: both directions with millisecond times. Files are 0600: they hold everything typed, passwords included."`
+	RecordLimit   int64    `env:"RECORD_LIMIT" flag:"record-limit" arg:"BYTES" usage:"Largest recording file; later data of the session is not recorded and the file says it was truncated. 0 means 100 MiB."`
 	Traffic       bool     `env:"TRAFFIC" flag:"traffic" usage:"Write websockify's per-frame traffic glyphs to stdout: } frame from the client, > bytes to the target, < bytes from the target, { frame to the client."`
 
 	Heartbeat   seconds `env:"HEARTBEAT" flag:"heartbeat" arg:"N" usage:"Ping the client every N seconds; a client that sends nothing between two pings is closed. 0 turns pings off."`

@@ -5,15 +5,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/pion/logging"
 
+	"wsbridge/record"
 	"wsbridge/static"
 	"wsbridge/tunnel"
 )
@@ -49,6 +52,14 @@ func serve(ctx context.Context, s *settings, e runEnv) error {
 		}
 		defer logf.Close()
 		logOut = logf
+	}
+	if s.Syslog != "" {
+		sysw, err := newSyslog(s.Syslog, s.LegacySyslog)
+		if err != nil {
+			return err
+		}
+		defer sysw.Close()
+		logOut = io.MultiWriter(logOut, sysw) // as websockify: syslog as well, not instead
 	}
 	lf := newLoggerFactory(logOut, s.level, s.env)
 	log := lf.NewLogger("main")
@@ -272,11 +283,32 @@ func newTunnel(s *settings, e runEnv, lf logging.LoggerFactory, watch *sessionWa
 	if s.Traffic {
 		cfg.Traffic = e.Stdout
 	}
+	if s.Record != "" {
+		cfg.Record = recorder(s.Record, s.RecordLimit, lf.NewLogger("record"))
+	}
 	tun, err := tunnel.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("wsbridge: %w", err)
 	}
 	return tun, nil
+}
+
+// recorder is --record: each session's recording goes to PREFIX.N. A file
+// that cannot be created is logged and the session goes on unrecorded.
+func recorder(prefix string, limit int64, log logging.LeveledLogger) func(int64) tunnel.Recorder {
+	if abs, err := filepath.Abs(prefix); err == nil {
+		prefix = abs // as websockify: the working directory may change
+	}
+	log.Infof("recording sessions to %s.N", prefix)
+	return func(n int64) tunnel.Recorder {
+		f, err := record.Open(prefix, n, limit)
+		if err != nil {
+			log.Warnf("session %d not recorded: %v", n, err)
+			return nil
+		}
+		log.Infof("recording session %d to %s", n, f.Name())
+		return f
+	}
 }
 
 // sessionWatch counts live sessions for --run-once and --idle-timeout and

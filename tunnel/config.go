@@ -105,6 +105,12 @@ type Config struct {
 	OnSessionStart func()
 	OnSessionEnd   func(SessionStats)
 
+	// Record, if not nil, is called as each session starts with its
+	// number (1, 2, ... in the order sessions start); a non-nil Recorder
+	// gets a copy of the session's payload both ways and is closed when
+	// the session ends. It runs on the session's goroutine.
+	Record func(n int64) Recorder
+
 	// Observer, if not nil, is told the outcome of every upgrade request
 	// and the time of every target dial, for metrics.
 	Observer Observer
@@ -136,6 +142,15 @@ const (
 	ErrorIdle            = "idle_timeout"      // no data moved for IdleTimeout
 	ErrorShutdownTimeout = "shutdown_timeout"  // still open when Shutdown or Drain gave up
 )
+
+// Recorder receives a copy of one session's payload (websockify's
+// --record). ToClient and FromClient are called from the two pumps,
+// concurrently, with buffers that are reused after they return.
+type Recorder interface {
+	ToClient(p []byte)
+	FromClient(p []byte)
+	Close() error
+}
 
 // Observer receives a Server's events. Its methods are called
 // concurrently from request and session goroutines and must not block.

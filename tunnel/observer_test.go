@@ -1,6 +1,7 @@
 package tunnel
 
 import (
+	"bytes"
 	"net"
 	"net/http"
 	"strings"
@@ -137,5 +138,50 @@ func TestSessionStatsString(t *testing.T) {
 	clean := SessionStats{Client: "127.0.0.1:1", Target: "127.0.0.1:2", ClosedBy: "client", CloseCode: 1000}
 	if got, want := clean.String(), "session closed client=127.0.0.1:1 target=127.0.0.1:2 closed_by=client code=1000 up=0 down=0 duration=0s"; got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+// memRecorder is a Recorder in memory.
+type memRecorder struct {
+	mu         sync.Mutex
+	n          int64
+	to, from   bytes.Buffer
+	closeCalls int
+}
+
+func (r *memRecorder) ToClient(p []byte)   { r.mu.Lock(); r.to.Write(p); r.mu.Unlock() }
+func (r *memRecorder) FromClient(p []byte) { r.mu.Lock(); r.from.Write(p); r.mu.Unlock() }
+func (r *memRecorder) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closeCalls++
+	return nil
+}
+
+// TestRecord: each session gets its own recorder, numbered in order, with
+// a copy of every byte each way, closed when the session ends.
+func TestRecord(t *testing.T) {
+	tgt := startTarget(t, echoTarget)
+	recs := make(chan *memRecorder, 2)
+	cfg := Config{Target: tgt.addr, Record: func(n int64) Recorder {
+		r := &memRecorder{n: n}
+		recs <- r
+		return r
+	}}
+	rec := hooks(&cfg)
+	b := startBridge(t, cfg, nil)
+	for i, msg := range []string{"first session", strings.Repeat("second ", 20000)} {
+		c := dialWS(t, b.addr)
+		echoThrough(t, c, msg)
+		c.wr.WriteClose(frames.CloseNormal, "")
+		c.expectClose(t, frames.CloseNormal, "")
+		rec.checkEnd(t, "client", int(frames.CloseNormal), int64(len(msg)), int64(len(msg)))
+		r := recv(t, recs, "a recorder")
+		r.mu.Lock()
+		if r.n != int64(i+1) || r.to.String() != msg || r.from.String() != msg || r.closeCalls != 1 {
+			t.Errorf("session %d: recorder n=%d, %d B to client, %d B from client, closed %d times; want n=%d, %d B each way, closed once",
+				i+1, r.n, r.to.Len(), r.from.Len(), r.closeCalls, i+1, len(msg))
+		}
+		r.mu.Unlock()
 	}
 }

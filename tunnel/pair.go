@@ -35,8 +35,10 @@ type pair struct {
 	closing  atomic.Bool   // linger was called: the session is winding down
 	start    time.Time
 
-	clientName string // the client's (real) address, for the log
-	token      string // the route's token, redacted
+	rec        Recorder // nil unless Config.Record gave one
+	num        int64    // the session's number, from 1
+	clientName string   // the client's (real) address, for the log
+	token      string   // the route's token, redacted
 
 	closeOnce sync.Once
 	done      chan struct{} // closed by closeBoth

@@ -82,6 +82,9 @@ func (p *pair) copyFrame() error {
 			}
 			p.traffic('>')
 			p.up.Add(int64(n))
+			if p.rec != nil {
+				p.rec.FromClient(buf[:n])
+			}
 		}
 		if rerr == io.EOF {
 			return nil
@@ -182,6 +185,9 @@ func (p *pair) targetToClient() {
 			p.traffic('<')
 			p.traffic('{')
 			p.down.Add(int64(n))
+			if p.rec != nil {
+				p.rec.ToClient(buf[frames.MaxHeaderLen : frames.MaxHeaderLen+n])
+			}
 		}
 		p.srv.putBuf(bp)
 		if rerr != nil {

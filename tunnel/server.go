@@ -227,10 +227,18 @@ func (s *Server) session(p *pair, goAway bool, release func()) {
 	if s.cfg.OnSessionStart != nil {
 		s.cfg.OnSessionStart()
 	}
+	if s.cfg.Record != nil {
+		p.rec = s.cfg.Record(p.num)
+	}
 	if goAway {
 		p.goAway() // Shutdown began while the target was dialled
 	}
 	p.run()
+	if p.rec != nil {
+		if err := p.rec.Close(); err != nil {
+			s.log.Warnf("session %d: recording: %v", p.num, err)
+		}
+	}
 	st = p.stats()
 	s.log.Info(st.String())
 	if s.cfg.OnSessionEnd != nil {

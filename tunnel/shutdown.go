@@ -62,6 +62,7 @@ func (s *Server) register(p *pair) (ok, goAway bool) {
 	}
 	s.sessions[p] = struct{}{}
 	s.started++
+	p.num = s.started
 	return true, s.goingAway
 }
 
