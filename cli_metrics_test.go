@@ -173,3 +173,33 @@ func TestHealthURL(t *testing.T) {
 		t.Error("healthURL(nonsense): want an error")
 	}
 }
+
+// TestShutdownTimeout: a client that never answers the 1001 is cut after
+// --shutdown-timeout, even with a long --close-timeout.
+func TestShutdownTimeout(t *testing.T) {
+	t.Parallel()
+	target := namedTarget(t, "t1")
+	b := startBridge(t, "--close-timeout", "30", "--shutdown-timeout", "0.5", "127.0.0.1:0", target)
+	s := b.upgrade(t, wsReq{})
+	if g := s.greeting(t); g != "t1" {
+		t.Fatalf("greeting %q", g)
+	}
+	start := time.Now()
+	stopped := make(chan error, 1)
+	go func() { stopped <- b.stop(t) }()
+	if code, reason := readAll(t, s.rd, io.Discard); code != frames.CloseGoingAway {
+		t.Errorf("got close %d %q, want 1001", code, reason)
+	}
+	// No reply: the bridge must give up on its own.
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Errorf("run: %v", err)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("run did not return after --shutdown-timeout")
+	}
+	if d := time.Since(start); d < 400*time.Millisecond || d > 5*time.Second {
+		t.Errorf("stopped after %v, want about the 0.5 s --shutdown-timeout", d)
+	}
+}

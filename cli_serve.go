@@ -219,7 +219,11 @@ func serve(ctx context.Context, s *settings, e runEnv) error {
 	// From here a second SIGINT or SIGTERM ends the process at once,
 	// without waiting for the sessions' close handshakes.
 	stopSignals()
-	shutdown(bg, grace, "sessions", tun.Shutdown, log)
+	sessionGrace := grace
+	if s.ShutdownTimeout > 0 {
+		sessionGrace = time.Duration(s.ShutdownTimeout)
+	}
+	shutdown(bg, sessionGrace, "sessions", tun.Shutdown, log)
 	for ; pending > 0; pending-- {
 		if err := <-served; serveErr == nil {
 			serveErr = err
