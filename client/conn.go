@@ -62,11 +62,17 @@ func (c *Conn) Close() error { return c.nc.Close() }
 // blocked read and write on the connection fails, and Pipe returns err.
 // The first call wins.
 func (c *Conn) abort(err error) {
+	c.setCause(err)
+	c.nc.SetDeadline(time.Unix(1, 0))
+}
+
+// setCause records why the tunnel is ending, unless a cause is recorded
+// already; from then on a failed read reports it.
+func (c *Conn) setCause(err error) {
 	c.amu.Lock()
 	defer c.amu.Unlock()
 	if c.abortErr == nil {
 		c.abortErr = err
-		c.nc.SetDeadline(time.Unix(1, 0))
 	}
 }
 

@@ -194,9 +194,14 @@ func (c *Conn) watch(ctx context.Context, done <-chan struct{}) {
 	select {
 	case <-done:
 	case <-ctx.Done():
+		// The cause first: the server may close the connection as soon
+		// as it reads the Close, and the reader must not take that for
+		// a dropped tunnel.
+		cause := fmt.Errorf("client: %w", context.Cause(ctx))
+		c.setCause(cause)
 		c.nc.SetWriteDeadline(time.Now().Add(time.Second))
 		_, _ = c.writeClose(frames.CloseGoingAway, "client going away")
-		c.abort(fmt.Errorf("client: %w", context.Cause(ctx)))
+		c.abort(cause)
 	}
 }
 
