@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -108,18 +107,18 @@ func TestSoak(t *testing.T) {
 	target := testpeer.TCP(t, testpeer.Echo)
 	maddr := fmt.Sprintf("127.0.0.1:%d", testpeer.FreePort(t))
 	p := startBinary(t, bin, []string{"WSBRIDGE_METRICS_LISTEN=" + maddr, "WSBRIDGE_HEARTBEAT=30"}, "127.0.0.1:0", target)
-	sample := func(at time.Duration) soakSample {
+	measure := func(at time.Duration) soakSample {
 		_, body := scrape(t, "http://"+maddr+"/metrics")
 		return soakSample{
 			at:         at,
-			rss:        metricValue(body, "process_resident_memory_bytes"),
-			fds:        metricValue(body, "process_open_fds"),
-			goroutines: metricValue(body, "go_goroutines"),
-			active:     metricValue(body, "wsbridge_connections_active"),
-			bytesUp:    metricValue(body, `wsbridge_bytes_total{direction="up"}`),
+			rss:        sample(body, "process_resident_memory_bytes"),
+			fds:        sample(body, "process_open_fds"),
+			goroutines: sample(body, "go_goroutines"),
+			active:     sample(body, "wsbridge_connections_active"),
+			bytesUp:    sample(body, `wsbridge_bytes_total{direction="up"}`),
 		}
 	}
-	base := sample(0)
+	base := measure(0)
 
 	clients := make([]*soakClient, 0, conns)
 	t.Cleanup(func() {
@@ -135,7 +134,7 @@ func TestSoak(t *testing.T) {
 		clients = append(clients, c)
 	}
 	start := time.Now()
-	first := sample(0)
+	first := measure(0)
 	t.Logf("%d sessions held: bridge RSS %.1f MiB (%.1f KiB per session over the idle process), %v fds, %v goroutines",
 		conns, first.rss/(1<<20), (first.rss-base.rss)/1024/float64(conns), first.fds, first.goroutines)
 	if first.active != float64(conns) {
@@ -161,7 +160,7 @@ func TestSoak(t *testing.T) {
 			trips++
 		}
 		if n := len(samples); time.Since(start) >= time.Duration(n)*dur/10 {
-			s := sample(time.Since(start))
+			s := measure(time.Since(start))
 			samples = append(samples, s)
 			t.Logf("%v: RSS %.1f MiB, %v fds, %v goroutines, %v active, %d round trips", s.at.Round(time.Second), s.rss/(1<<20), s.fds, s.goroutines, s.active, trips)
 		}
@@ -179,15 +178,4 @@ func TestSoak(t *testing.T) {
 	if last.fds > first.fds+5 || last.goroutines > first.goroutines+5 || last.active != float64(conns) {
 		t.Errorf("grew: fds %v → %v, goroutines %v → %v, active %v", first.fds, last.fds, first.goroutines, last.goroutines, last.active)
 	}
-}
-
-// metricValue is sample() from cli_metrics_test.go without the -1.
-func metricValue(body, series string) float64 {
-	for line := range strings.Lines(body) {
-		if v, ok := strings.CutPrefix(line, series+" "); ok {
-			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			return f
-		}
-	}
-	return 0
 }
