@@ -11,8 +11,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -26,23 +24,10 @@ import (
 // These tests run the real binary, built once, the way a user or systemd
 // does: configured by the environment, stopped by SIGTERM.
 
-var listeningRE = regexp.MustCompile(`listening on (\S+)`)
-
 // buildBinary builds wsbridge into a temporary directory.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds the binary; skipped with -short")
-	}
-	bin := filepath.Join(t.TempDir(), "wsbridge")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
+func buildBinary(t *testing.T) string { return testpeer.BuildBridge(t) }
 
-// process is a running wsbridge binary.
+// process is a running wsbridge binary (see testpeer.Bridge).
 type process struct {
 	cmd    *exec.Cmd
 	addr   string
@@ -63,42 +48,8 @@ func startBinary(t *testing.T, bin string, env []string, args ...string) *proces
 // stdin) and waits for its first "listening on" log line.
 func startCmd(t *testing.T, cmd *exec.Cmd) *process {
 	t.Helper()
-	pr, pw := io.Pipe()
-	p := &process{cmd: cmd, stderr: testpeer.NewOutput(), exited: make(chan error, 1)}
-	cmd.Stderr = io.MultiWriter(p.stderr, pw)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Go(func() { // ends when the process exits (pw closed below)
-		p.exited <- cmd.Wait()
-		pw.Close()
-	})
-	found := make(chan string, 1)
-	wg.Go(func() { // reads the log until the pipe closes
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			if m := listeningRE.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case found <- m[1]:
-				default:
-				}
-			}
-		}
-		io.Copy(io.Discard, pr)
-	})
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		wg.Wait()
-	})
-	select {
-	case p.addr = <-found:
-	case err := <-p.exited:
-		t.Fatalf("wsbridge exited before listening: %v\n%s", err, p.stderr)
-	case <-time.After(waitLimit):
-		t.Fatalf("wsbridge did not listen within %v\n%s", waitLimit, p.stderr)
-	}
-	return p
+	b := testpeer.StartBridge(t, cmd)
+	return &process{cmd: b.Cmd, addr: b.Addr, stderr: b.Stderr, exited: b.Exited}
 }
 
 // wsDial performs a client handshake on addr.

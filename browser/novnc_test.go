@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,7 +34,6 @@ const (
 	xtermPoint    = "480,320"
 )
 
-var listeningRE = regexp.MustCompile(`listening on (\S+)`)
 
 type tools struct{ node, chromium, xvnc, xsetroot, xterm string }
 
@@ -68,17 +66,6 @@ func needTools(t *testing.T) tools {
 		missing(t, "needs npm puppeteer-core: run `npm ci --prefix browser` (.ci/run does): "+err.Error())
 	}
 	return tl
-}
-
-// buildBinary builds wsbridge into a temporary directory.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "wsbridge")
-	out, err := exec.Command("go", "build", "-o", bin, "wsbridge").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // startXvnc starts a VNC server on a display Xvnc picks itself (-displayfd)
@@ -146,50 +133,10 @@ func startXvnc(t *testing.T, xvnc string, rfbPort int) string {
 // address from its "listening on" log line, and its log.
 func startBridge(t *testing.T, bin string, args ...string) (string, *testpeer.Output) {
 	t.Helper()
-	pr, pw := io.Pipe()
-	log := testpeer.NewOutput()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
-	cmd.Stderr = io.MultiWriter(log, pw)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	found := make(chan string, 1)
-	var wg sync.WaitGroup
-	wg.Go(func() { // reaps wsbridge; ends when it exits
-		cmd.Wait()
-		pw.Close()
-		close(exited)
-	})
-	wg.Go(func() { // reads the log until the pipe closes
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			if m := listeningRE.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case found <- m[1]:
-				default:
-				}
-			}
-		}
-		io.Copy(io.Discard, pr)
-	})
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		wg.Wait()
-		if t.Failed() {
-			t.Logf("wsbridge log:\n%s", log)
-		}
-	})
-	select {
-	case addr := <-found:
-		return addr, log
-	case <-exited:
-		t.Fatalf("wsbridge exited before listening:\n%s", log)
-	case <-time.After(waitLimit):
-		t.Fatalf("wsbridge did not listen within %v:\n%s", waitLimit, log)
-	}
-	return "", nil
+	b := testpeer.StartBridge(t, cmd)
+	return b.Addr, b.Stderr
 }
 
 // browserRun is novnc.mjs running headless Chromium.
@@ -343,7 +290,7 @@ func checkPNG(t *testing.T, path string) []byte {
 // through a token route and over wss://.
 func TestNoVNC(t *testing.T) {
 	tl := needTools(t)
-	bin := buildBinary(t)
+	bin := testpeer.BuildBridge(t)
 	shots := artifacts(t)
 
 	// The VNC server: a solid background and an xterm whose shell writes
