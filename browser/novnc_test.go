@@ -34,7 +34,6 @@ const (
 	xtermPoint    = "480,320"
 )
 
-
 type tools struct{ node, chromium, xvnc, xsetroot, xterm string }
 
 // missing skips the test with msg, or fails it in CI (CI=true), where
