@@ -96,13 +96,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var (
 		params   deflate.Params
-		ext      string
 		compress bool
 	)
 	if h.Deflate != nil {
-		params, ext, compress = h.Deflate.Negotiate(r.Header.Values("Sec-WebSocket-Extensions"))
+		params, hs.Extensions, compress = h.Deflate.Negotiate(r.Header.Values("Sec-WebSocket-Extensions"))
 	}
-	conn, br, err := accept(w, hs, ext)
+	conn, br, err := tunnel.Accept(w, hs)
 	if err != nil {
 		h.logf("%s: %v", r.RemoteAddr, err)
 		return

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/pion/logging"
+
+	"wsbridge/frames/deflate"
 )
 
 // Timing defaults. They relate as follows: a heartbeat ping goes out every
@@ -89,6 +91,12 @@ type Config struct {
 	// are streamed, never held whole.
 	MaxMessageSize int64
 
+	// Deflate, if not nil, agrees to permessage-deflate (RFC 7692) with
+	// clients that offer it, on its terms; the target's bytes then go out
+	// compressed and the client's compressed messages are inflated,
+	// within MaxMessageSize. Nil declines every offer.
+	Deflate *deflate.Extension
+
 	// Traffic, if not nil, receives websockify's --traffic glyphs: '}' a
 	// frame from the client, '>' bytes to the target, '<' bytes from the
 	// target, '{' a frame to the client.
@@ -131,6 +139,7 @@ type SessionStats struct {
 	CloseCode  int           // close code sent or received, 0 if none
 	CloseError string        // why the session ended, if not a clean close
 	ErrorKind  string        // CloseError's class (see ErrorKind constants), "" if clean
+	Compressed bool          // permessage-deflate was agreed
 }
 
 // The kinds of error that end a session, in SessionStats.ErrorKind.

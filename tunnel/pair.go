@@ -14,6 +14,7 @@ import (
 	"github.com/pion/logging"
 
 	"wsbridge/frames"
+	"wsbridge/frames/deflate"
 )
 
 // pair is one bridged session: a WebSocket client and a TCP target. run
@@ -24,7 +25,11 @@ type pair struct {
 	log    logging.LeveledLogger
 	client net.Conn
 	target net.Conn
-	rd     *frames.Reader
+	rd     frameSource // a frames.Reader, or a deflate.Reader over one
+
+	fr *frames.Reader  // the frames under rd
+	dr *deflate.Reader // nil without compression
+	dw *deflate.Writer // nil without compression; guarded by wmu
 
 	wmu sync.Mutex     // serialises frames to the client: data, pongs, pings, Close
 	wr  *frames.Writer // guarded by wmu
@@ -52,21 +57,46 @@ type pair struct {
 	endErr     error
 }
 
-func newPair(s *Server, client net.Conn, br *bufio.Reader, target net.Conn) *pair {
+// newPair pairs client and target; compress says permessage-deflate was
+// agreed, with params.
+func newPair(s *Server, client net.Conn, br *bufio.Reader, target net.Conn, compress bool, params deflate.Params) *pair {
 	p := &pair{
 		srv:    s,
 		log:    s.log,
 		client: client,
 		target: target,
-		rd:     frames.NewReader(newLazyReader(client, br, &s.small), frames.RoleServer),
+		fr:     frames.NewReader(newLazyReader(client, br, &s.small), frames.RoleServer),
 		wr:     frames.NewWriter(client, frames.RoleServer),
 		start:  time.Now(),
 
 		clientName: addrString(client.RemoteAddr()),
 		done:       make(chan struct{}),
 	}
-	p.rd.MaxMessage = s.cfg.MaxMessageSize
+	p.fr.MaxMessage = s.cfg.MaxMessageSize
+	p.rd = p.fr
+	if compress {
+		p.dr = s.cfg.Deflate.NewReader(p.fr, frames.RoleServer, params)
+		p.dw = s.cfg.Deflate.NewWriter(p.wr, frames.RoleServer, params)
+		p.rd = p.dr
+	}
 	return p
+}
+
+// frameSource reads the client's frames: a frames.Reader, or a
+// deflate.Reader that inflates compressed messages read through one.
+type frameSource interface {
+	NextFrame() (frames.Header, error)
+	Read(p []byte) (int, error)
+	ControlPayload() []byte
+}
+
+// release returns the compression state to the pools; the pumps have
+// stopped.
+func (p *pair) release() {
+	if p.dr != nil {
+		p.dr.Release()
+		p.dw.Release()
+	}
 }
 
 // run bridges until both directions are done. The client→target pump runs
@@ -167,14 +197,15 @@ func (p *pair) stats() SessionStats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	st := SessionStats{
-		Client:    p.clientName,
-		Token:     p.token,
-		Target:    addrString(p.target.RemoteAddr()),
-		Up:        p.up.Load(),
-		Down:      p.down.Load(),
-		Duration:  time.Since(p.start),
-		ClosedBy:  p.closedBy,
-		CloseCode: int(p.closeCode),
+		Client:     p.clientName,
+		Token:      p.token,
+		Target:     addrString(p.target.RemoteAddr()),
+		Up:         p.up.Load(),
+		Down:       p.down.Load(),
+		Duration:   time.Since(p.start),
+		ClosedBy:   p.closedBy,
+		CloseCode:  int(p.closeCode),
+		Compressed: p.dr != nil,
 	}
 	if p.endErr != nil {
 		st.CloseError = p.endErr.Error()
@@ -214,7 +245,8 @@ func addrString(a net.Addr) string {
 //
 //	session closed client=203.0.113.7:5555 target=127.0.0.1:5900 token=abcd… closed_by=client code=1000 up=1024 down=52311 duration=1.503s
 //
-// token, code, error and error_kind appear only when there is one.
+// token, code, compressed (permessage-deflate), error and error_kind
+// appear only when there is one.
 func (st SessionStats) String() string {
 	b := []byte("session closed")
 	b = appendField(b, "client", st.Client)
@@ -229,6 +261,9 @@ func (st SessionStats) String() string {
 	b = appendField(b, "up", strconv.FormatInt(st.Up, 10))
 	b = appendField(b, "down", strconv.FormatInt(st.Down, 10))
 	b = appendField(b, "duration", st.Duration.Round(time.Millisecond).String())
+	if st.Compressed {
+		b = appendField(b, "compressed", "true")
+	}
 	if st.CloseError != "" {
 		b = appendField(b, "error", st.CloseError)
 		b = appendField(b, "error_kind", st.ErrorKind)

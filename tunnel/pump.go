@@ -52,16 +52,17 @@ func (p *pair) clientToTarget() {
 			p.fail("server", frames.CloseUnsupportedData, reasonText, errors.New("tunnel: text frame from client"))
 			return
 		default:
-			if err := p.copyFrame(); err != nil {
+			if err := p.copyFrame(h); err != nil {
 				return
 			}
 		}
 	}
 }
 
-// copyFrame streams the current data frame's payload to the target.
-func (p *pair) copyFrame() error {
-	if p.rd.Remaining() == 0 {
+// copyFrame streams the current data frame's payload to the target (a
+// compressed one inflated, Length -1).
+func (p *pair) copyFrame(h frames.Header) error {
+	if h.Length == 0 {
 		return nil
 	}
 	bp := p.srv.getBuf()
@@ -166,7 +167,12 @@ func (p *pair) targetToClient() {
 		if n > 0 {
 			p.wmu.Lock()
 			closed := p.wr.Closed()
-			werr := p.wr.WriteFrameInPlace(frames.OpBinary, true, buf[:frames.MaxHeaderLen+n])
+			var werr error
+			if p.dw != nil {
+				werr = p.dw.WriteMessage(frames.OpBinary, buf[frames.MaxHeaderLen:frames.MaxHeaderLen+n])
+			} else {
+				werr = p.wr.WriteFrameInPlace(frames.OpBinary, true, buf[:frames.MaxHeaderLen+n])
+			}
 			p.wmu.Unlock()
 			if werr != nil {
 				p.srv.putBuf(bp)

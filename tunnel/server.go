@@ -16,6 +16,7 @@ import (
 	"github.com/pion/logging"
 
 	"wsbridge/frames"
+	"wsbridge/frames/deflate"
 )
 
 // Server bridges WebSocket upgrades to TCP connections. It is an
@@ -147,6 +148,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refused(w, client, derr, 0)
 		return
 	}
+	var (
+		params   deflate.Params
+		compress bool
+	)
+	if s.cfg.Deflate != nil {
+		params, hs.Extensions, compress = s.cfg.Deflate.Negotiate(r.Header.Values("Sec-WebSocket-Extensions"))
+	}
 	conn, br, err := Accept(w, hs)
 	if err != nil {
 		s.log.Warnf("%s: %v", client, err)
@@ -164,7 +172,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuseAfterUpgrade(conn, br, frames.CloseInternalError, reasonDialFailed)
 		return
 	}
-	p := newPair(s, conn, br, target)
+	p := newPair(s, conn, br, target, compress, params)
 	p.clientName, p.token = client, redact(rt.Token)
 	ok, goAway := s.register(p)
 	if !ok {
@@ -234,6 +242,7 @@ func (s *Server) session(p *pair, goAway bool, release func()) {
 		p.goAway() // Shutdown began while the target was dialled
 	}
 	p.run()
+	p.release()
 	if p.rec != nil {
 		if err := p.rec.Close(); err != nil {
 			s.log.Warnf("session %d: recording: %v", p.num, err)
