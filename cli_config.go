@@ -48,6 +48,8 @@ type Config struct {
 	ShutdownTimeout  seconds `env:"SHUTDOWN_TIMEOUT" flag:"shutdown-timeout" arg:"N" usage:"On SIGTERM or SIGINT, how long sessions get to answer their Close 1001 before they are cut. 0 means --close-timeout plus one second. Keep it under systemd's TimeoutStopSec (30 s in the unit)."`
 	HandshakeTimeout seconds `env:"HANDSHAKE_TIMEOUT" envDefault:"10" flag:"handshake-timeout" arg:"N" usage:"How long a client may take to send its HTTP request headers. 0 means no limit (not recommended: stalled handshakes pile up)."`
 	MaxFrameSize     int     `env:"MAX_FRAME_SIZE" envDefault:"65536" flag:"max-frame-size" arg:"BYTES" usage:"Largest frame payload sent to the client, and the size of each read from the target (the buffer every session holds). At most 16 MiB; 0 means the default."`
+	Compress         onOff   `env:"COMPRESS" envDefault:"on" flag:"compress" arg:"on|off" usage:"Agree to permessage-deflate (RFC 7692) when the client offers it (every browser does): the target's bytes go out compressed, without context takeover either way, so a session holds no compression state between messages. off answers as websockify (no extension)."`
+	CompressLevel    int     `env:"COMPRESS_LEVEL" envDefault:"1" flag:"compress-level" arg:"N" usage:"Compression level, 1 (fastest) to 9 (smallest)."`
 	MaxMessageSize   int64   `env:"MAX_MESSAGE_SIZE" flag:"max-message-size" arg:"BYTES" usage:"Close a client that sends a larger message with 1009. 0 means no limit, which costs no memory: messages are streamed, never held whole."`
 
 	TokenPlugin  string `env:"TOKEN_PLUGIN" flag:"token-plugin" arg:"CLASS" usage:"Choose each session's target by a token (the token query parameter, or the Host header with --host-token): TokenFile, ReadOnlyTokenFile, TokenFileName, UnixDomainSocketDirectory, TokenRedis or JWTTokenApi (websockify's names; websockify.token_plugins.X works too). No target argument then."`
@@ -98,6 +100,9 @@ func (c *Config) validate() error {
 	if c.MaxFrameSize < 0 || c.MaxFrameSize > maxFrameSizeLimit {
 		return usagef("wsbridge: --max-frame-size %d: want 0 to %d", c.MaxFrameSize, maxFrameSizeLimit)
 	}
+	if c.CompressLevel < 1 || c.CompressLevel > 9 {
+		return usagef("wsbridge: --compress-level %d: want 1 to 9", c.CompressLevel)
+	}
 	if c.MaxMessageSize < 0 {
 		return usagef("wsbridge: --max-message-size %d: want 0 or more", c.MaxMessageSize)
 	}
@@ -136,6 +141,35 @@ func (d seconds) String() string {
 
 // UnmarshalText parses an environment variable; see Set.
 func (d *seconds) UnmarshalText(b []byte) error { return d.Set(string(b)) }
+
+// onOff is a switch that takes a value: on or off (also true/false, yes/no,
+// 1/0), as --compress on. It is a flag.Value and, for the environment, an
+// encoding.TextUnmarshaler.
+type onOff bool
+
+// Set parses s; see onOff.
+func (b *onOff) Set(s string) error {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "on", "true", "yes", "1":
+		*b = true
+	case "off", "false", "no", "0":
+		*b = false
+	default:
+		return errors.New("want on or off")
+	}
+	return nil
+}
+
+// String formats b as on or off.
+func (b onOff) String() string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+// UnmarshalText parses an environment variable; see Set.
+func (b *onOff) UnmarshalText(t []byte) error { return b.Set(string(t)) }
 
 // logLevel is a pion log level written as its name.
 type logLevel logging.LogLevel

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pion/logging"
 
+	"wsbridge/frames/deflate"
 	"wsbridge/record"
 	"wsbridge/static"
 	"wsbridge/tunnel"
@@ -287,6 +288,18 @@ func newTunnel(s *settings, e runEnv, lf logging.LoggerFactory, watch *sessionWa
 	if s.Traffic {
 		cfg.Traffic = e.Stdout
 	}
+	if s.Compress {
+		ext, err := deflate.New(deflate.Options{
+			Level:                   s.CompressLevel,
+			ServerNoContextTakeover: true,
+			ClientNoContextTakeover: true,
+			Threshold:               compressThreshold,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("wsbridge: --compress: %w", err)
+		}
+		cfg.Deflate = ext
+	}
 	if s.Record != "" {
 		cfg.Record = recorder(s.Record, s.RecordLimit, lf.NewLogger("record"))
 	}
@@ -296,6 +309,10 @@ func newTunnel(s *settings, e runEnv, lf logging.LoggerFactory, watch *sessionWa
 	}
 	return tun, nil
 }
+
+// compressThreshold: smaller messages go out uncompressed; a keystroke's
+// echo would only grow.
+const compressThreshold = 64
 
 // recorder is --record: each session's recording goes to PREFIX.N. A file
 // that cannot be created is logged and the session goes on unrecorded.

@@ -149,6 +149,38 @@ func TestWSBridge(t *testing.T) {
 	runNode(t, node, "bridge", "ws://"+addr+"/websockify")
 }
 
+// TestWSBridgeDeflate points npm ws with perMessageDeflate on at the
+// bridge configured as wsbridge runs by default (no context takeover
+// either way, small messages uncompressed), for several of ws's offers.
+func TestWSBridgeDeflate(t *testing.T) {
+	node := needNodeWS(t)
+	target := testpeer.TCP(t, testpeer.Echo)
+	ext, err := deflate.New(deflate.Options{ServerNoContextTakeover: true, ClientNoContextTakeover: true, Threshold: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := tunnel.New(tunnel.Config{Target: target, Deflate: ext, LoggerFactory: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := serve(t, srv)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	both := `"server_no_context_takeover":true,"client_no_context_takeover":true`
+	for _, tc := range []struct{ name, ws, want string }{
+		{"default", `{}`, `{` + both + `}`},
+		{"serverMaxWindowBits 10", `{"serverMaxWindowBits":10}`, `{` + both + `,"server_max_window_bits":10}`},
+		{"clientMaxWindowBits 9", `{"clientMaxWindowBits":9}`, `{` + both + `,"client_max_window_bits":9}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			runNode(t, node, "bridge-deflate", "ws://"+addr+"/websockify", "WS_DEFLATE="+tc.ws, "WS_DEFLATE_WANT="+tc.want)
+		})
+	}
+}
+
 // TestWSBridgeTLS runs the bridge checks over wss://: the same-port TLS
 // listener from tlsconf, a certificate from a test CA, and npm ws verifying
 // it strictly.

@@ -227,11 +227,55 @@ async function deflateMode() {
   console.log('ok close 1000 echoed');
 }
 
+// The bridge with permessage-deflate, as wsbridge runs by default: no
+// context takeover either way. Streams through the TCP echo target come
+// back byte-exact; a compressible one costs a fraction on the wire.
+async function bridgeDeflateMode() {
+  const options = JSON.parse(process.env.WS_DEFLATE || '{}');
+  const want = JSON.parse(process.env.WS_DEFLATE_WANT || '{}');
+  const ws = await open(['binary'], { perMessageDeflate: options });
+  if (ws.extensions !== 'permessage-deflate') fail(`extensions: got "${ws.extensions}", want permessage-deflate`);
+  const params = { ...ws._extensions['permessage-deflate'].params };
+  if (canon(params) !== canon(want)) fail(`agreed ${canon(params)}, want ${canon(want)}`);
+  console.log(`ok permessage-deflate agreed with ${canon(params)} for ${JSON.stringify(options)}`);
+  for (const [kind, data] of [
+    ['random', randomBytes(3 << 20)],
+    ['runs', Buffer.from(Array.from({ length: 4 << 20 }, (_, i) => ((i >> 10) % 7) * 31))],
+  ]) {
+    const before = ws._socket.bytesRead;
+    const received = [];
+    let n = 0;
+    const all = new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`${kind}: echo timeout (${n} of ${data.length} bytes)`)), TIMEOUT);
+      const on = (d, isBinary) => {
+        if (!isBinary) fail('text frame from the bridge');
+        received.push(d);
+        n += d.length;
+        if (n >= data.length) { clearTimeout(t); ws.off('message', on); resolve(); }
+      };
+      ws.on('message', on);
+    });
+    for (let off = 0; off < data.length; off += 100000) ws.send(data.subarray(off, off + 100000));
+    await all;
+    if (sha(Buffer.concat(received)) !== sha(data)) fail(`${kind}: echoed stream differs`);
+    const wire = ws._socket.bytesRead - before;
+    console.log(`ok ${kind}: ${data.length} bytes through the bridge, sha256 equal, ${wire} bytes on the wire back`);
+    if (kind === 'runs' && wire > data.length / 10) fail(`runs took ${wire} bytes on the wire, want compressed`);
+  }
+  await pingPong(ws);
+  const c = closed(ws);
+  ws.close(1000, 'done');
+  const { code } = await c;
+  if (code !== 1000) fail(`close: got ${code}, want 1000`);
+  console.log('ok close 1000 answered after the target finished');
+}
+
 try {
   if (mode === 'echo') await echoMode();
+  else if (mode === 'bridge-deflate') await bridgeDeflateMode();
   else if (mode === 'bridge') await bridgeMode();
   else if (mode === 'deflate') await deflateMode();
-  else fail('usage: node wsclient.mjs echo|bridge|deflate URL');
+  else fail('usage: node wsclient.mjs echo|bridge|bridge-deflate|deflate URL');
   console.log('PASS');
   process.exit(0);
 } catch (e) {
