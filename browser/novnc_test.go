@@ -285,8 +285,9 @@ func checkPNG(t *testing.T, path string) []byte {
 // bridge to a real VNC server (TigerVNC's Xvnc), all on loopback. It
 // checks that noVNC connects, that the canvas shows the server's screen
 // (its solid background colour), and that a click and keystrokes sent in
-// the browser reach an xterm on the VNC display; then the same connection
-// through a token route and over wss://.
+// the browser reach an xterm on the VNC display, with permessage-deflate
+// (Chromium offers it, wsbridge agrees by default); then the same
+// connection through a token route without compression, and over wss://.
 func TestNoVNC(t *testing.T) {
 	tl := needTools(t)
 	bin := testpeer.BuildBridge(t)
@@ -311,7 +312,7 @@ func TestNoVNC(t *testing.T) {
 
 	t.Run("plain", func(t *testing.T) {
 		start := time.Now()
-		addr, _ := startBridge(t, bin, "--web", novncDir, "127.0.0.1:0", rfb)
+		addr, log := startBridge(t, bin, "--web", novncDir, "127.0.0.1:0", rfb)
 		shot := filepath.Join(shots, "novnc-plain.png")
 		b := startBrowser(t, tl,
 			"NOVNC_URL=http://"+addr+"/vnc.html?autoconnect=1&resize=off&path=websockify",
@@ -324,6 +325,11 @@ func TestNoVNC(t *testing.T) {
 		waitFile(t, got, "hello")
 		t.Logf("xterm on %s got the typed line after %v", display, time.Since(start))
 		b.finish(t)
+		// Chromium offers permessage-deflate, and wsbridge agrees by
+		// default: the whole session ran compressed.
+		if !log.WaitFor("compressed=true", waitLimit) {
+			t.Errorf("no compressed session in wsbridge's log:\n%s", log)
+		}
 		png := checkPNG(t, shot)
 		t.Logf("screenshot %s", shot)
 		// The README's picture; only rewritten on request, from a run
@@ -343,7 +349,8 @@ func TestNoVNC(t *testing.T) {
 		if err := os.WriteFile(tokens, []byte("vnc1: "+rfb+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		addr, log := startBridge(t, bin, "--web", novncDir, "--token-plugin", "TokenFile", "--token-source", tokens, "127.0.0.1:0")
+		// --compress off: the websockify-compatible wire, no extension.
+		addr, log := startBridge(t, bin, "--web", novncDir, "--compress", "off", "--token-plugin", "TokenFile", "--token-source", tokens, "127.0.0.1:0")
 		shot := filepath.Join(shots, "novnc-token.png")
 		b := startBrowser(t, tl,
 			"NOVNC_URL=http://"+addr+"/vnc.html?autoconnect=1&resize=off&path=websockify%3Ftoken%3Dvnc1",
@@ -353,6 +360,9 @@ func TestNoVNC(t *testing.T) {
 		checkPNG(t, shot)
 		if !strings.Contains(log.String(), rfb) {
 			t.Errorf("wsbridge's log does not mention the token's target %s", rfb)
+		}
+		if !log.WaitFor("session closed", waitLimit) || strings.Contains(log.String(), "compressed=true") {
+			t.Errorf("want one uncompressed session with --compress off:\n%s", log)
 		}
 	})
 
