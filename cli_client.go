@@ -148,7 +148,7 @@ func (o *clientOptions) dialer(env map[string]string) (*client.Dialer, error) {
 	}
 	if o.compress {
 		// No context takeover: no flate state kept between messages.
-		ext, err := deflate.New(deflate.Options{ServerNoContextTakeover: true, ClientNoContextTakeover: true, Threshold: compressThreshold})
+		ext, err := deflate.New(deflate.Options{ServerNoContextTakeover: true, ClientNoContextTakeover: true, Threshold: compressThreshold, Adaptive: true})
 		if err != nil {
 			return nil, fmt.Errorf("wsbridge client: %w", err)
 		}

@@ -294,6 +294,7 @@ func newTunnel(s *settings, e runEnv, lf logging.LoggerFactory, watch *sessionWa
 			ServerNoContextTakeover: true,
 			ClientNoContextTakeover: true,
 			Threshold:               compressThreshold,
+			Adaptive:                true,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("wsbridge: --compress: %w", err)

@@ -163,7 +163,7 @@ func (c *Conn) sendInput(src io.Reader) error {
 			c.upBusy.Store(true)
 			var werr error
 			if c.dw != nil {
-				werr = c.dw.WriteMessage(frames.OpBinary, buf[frames.MaxHeaderLen:frames.MaxHeaderLen+n])
+				werr = c.dw.WriteMessageInPlace(frames.OpBinary, buf[:frames.MaxHeaderLen+n])
 			} else {
 				werr = c.wr.WriteFrameInPlace(frames.OpBinary, true, buf[:frames.MaxHeaderLen+n])
 			}

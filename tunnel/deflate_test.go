@@ -5,13 +5,13 @@ import (
 	"compress/flate"
 	"crypto/sha256"
 	"io"
-	mrand "math/rand/v2"
 	"net"
 	"sync/atomic"
 	"testing"
 
 	"wsbridge/frames"
 	"wsbridge/frames/deflate"
+	"wsbridge/internal/testpeer"
 )
 
 // bridgeDeflate is the server side the bridge would use by default: no
@@ -69,21 +69,6 @@ func deflateClient(t *testing.T, addr string) (*wsClient, *deflate.Reader, *defl
 	return c, dr, dw, cc
 }
 
-// vncLike is compressible data: 32-bit pixels of flat areas with a little
-// noise, as a raw-encoded framebuffer update.
-func vncLike(n int) []byte {
-	rng := mrand.New(mrand.NewPCG(7, 8))
-	b := make([]byte, n)
-	for i := 0; i < n; i += 4 {
-		if rng.IntN(50) == 0 {
-			b[i], b[i+1], b[i+2] = byte(rng.Uint32()), byte(rng.Uint32()), byte(rng.Uint32())
-		} else {
-			b[i], b[i+1], b[i+2] = 0x33, 0x66, 0xcc
-		}
-	}
-	return b
-}
-
 // TestDeflateThroughBridge: with permessage-deflate agreed, what the
 // client sends compressed reaches the target inflated and byte-exact, and
 // the target's bytes come back compressed: a compressible stream takes a
@@ -94,7 +79,7 @@ func TestDeflateThroughBridge(t *testing.T) {
 		data     []byte
 		maxRatio float64 // wire bytes / payload bytes, down
 	}{
-		{"vnc-like", vncLike(4 << 20), 0.2},
+		{"vnc-like", testpeer.Framebuffer(1024, 1024), 0.2},
 		{"random", randBytes(3, 1<<20), 1.01},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -169,7 +169,7 @@ func (p *pair) targetToClient() {
 			closed := p.wr.Closed()
 			var werr error
 			if p.dw != nil {
-				werr = p.dw.WriteMessage(frames.OpBinary, buf[frames.MaxHeaderLen:frames.MaxHeaderLen+n])
+				werr = p.dw.WriteMessageInPlace(frames.OpBinary, buf[:frames.MaxHeaderLen+n])
 			} else {
 				werr = p.wr.WriteFrameInPlace(frames.OpBinary, true, buf[:frames.MaxHeaderLen+n])
 			}

@@ -12,6 +12,8 @@ import (
 	kflate "github.com/klauspost/compress/flate"
 
 	"wsbridge/frames"
+
+	"wsbridge/internal/testpeer"
 )
 
 // benchMsg is the message size of the benchmarks: what the bridge reads
@@ -183,7 +185,7 @@ func TestConnMemory(t *testing.T) {
 		t.Skip("allocates about 60 MiB")
 	}
 	const conns = 50
-	msg := framebuffer(128, 128) // 64 KiB
+	msg := testpeer.Framebuffer(128, 128) // 64 KiB
 	tests := []struct {
 		name   string
 		p      Params

@@ -52,7 +52,18 @@ type Options struct {
 	// message uncompressed: deflate does not shrink a few bytes, and each
 	// compressed message costs a flush. Zero compresses every message.
 	Threshold int
+
+	// Adaptive makes Writer.WriteMessage stop compressing data that does
+	// not compress (encrypted, or already compressed as in VNC's tight
+	// and ZRLE encodings): after a message that shrank by less than 1/32,
+	// the next 1, 2, 4, ... up to 64 messages go out uncompressed, and a
+	// message that compresses again ends the back-off. Random data then
+	// costs about 1/64 of compressing it all.
+	Adaptive bool
 }
+
+// maxBackoff bounds Options.Adaptive's run of uncompressed messages.
+const maxBackoff = 64
 
 // Extension is one endpoint's permessage-deflate: its options, and the
 // pools of compressors, inflaters and buffers that its connections share so
@@ -101,7 +112,7 @@ func (e *Extension) NewReader(fr *frames.Reader, role frames.Role, p Params) *Re
 // fw, for an endpoint in role with the agreed p.
 func (e *Extension) NewWriter(fw *frames.Writer, role frames.Role, p Params) *Writer {
 	takeover, bits := p.sender(role)
-	return &Writer{fw: fw, ext: e, takeover: takeover, bits: clampBits(bits), threshold: e.opts.Threshold}
+	return &Writer{fw: fw, ext: e, takeover: takeover, bits: clampBits(bits), threshold: e.opts.Threshold, adaptive: e.opts.Adaptive}
 }
 
 // clampBits keeps hand-made Params in range: a smaller window than agreed

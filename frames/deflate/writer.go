@@ -25,6 +25,10 @@ type Writer struct {
 	takeover  bool // keep the compressor's window from message to message
 	bits      int
 	threshold int
+	adaptive  bool // Options.Adaptive
+	skip      int  // messages still to send uncompressed (adaptive)
+	backoff   int  // the last run of skip (adaptive)
+	lastSize  int  // compressed size of the last message
 
 	c    *compressor // under takeover for the Writer's life, else while a message is open
 	open bool        // a compressed message is open
@@ -33,16 +37,53 @@ type Writer struct {
 
 // WriteMessage writes p as one message of type op (OpText or OpBinary).
 func (w *Writer) WriteMessage(op frames.Opcode, p []byte) error {
+	return w.writeMessage(op, p, nil)
+}
+
+// WriteMessageInPlace is WriteMessage for a buffer laid out as
+// frames.Writer.WriteFrameInPlace takes it: the payload is
+// buf[frames.MaxHeaderLen:], and a message that goes out uncompressed
+// (under Threshold, or skipped by Adaptive) goes in one frame and one
+// write, as without the extension.
+func (w *Writer) WriteMessageInPlace(op frames.Opcode, buf []byte) error {
+	return w.writeMessage(op, buf[frames.MaxHeaderLen:], buf)
+}
+
+// writeMessage writes p compressed or not; inPlace, if not nil, is p with
+// header room in front.
+func (w *Writer) writeMessage(op frames.Opcode, p, inPlace []byte) error {
 	switch {
 	case w.err != nil:
 		return w.err
 	case w.open:
 		return errMessageOpen
 	}
-	if len(p) < w.threshold {
+	plain := func() error {
+		if inPlace != nil {
+			return w.fw.WriteFrameInPlace(op, true, inPlace)
+		}
 		return w.fw.WriteMessage(op, p)
 	}
-	return w.WriteFragment(op, p, true)
+	if len(p) < w.threshold {
+		return plain()
+	}
+	if !w.adaptive {
+		return w.WriteFragment(op, p, true)
+	}
+	if w.skip > 0 {
+		w.skip--
+		return plain()
+	}
+	if err := w.WriteFragment(op, p, true); err != nil {
+		return err
+	}
+	if w.lastSize > len(p)-len(p)/32 {
+		w.backoff = min(max(2*w.backoff, 1), maxBackoff)
+		w.skip = w.backoff
+	} else {
+		w.backoff = 0
+	}
+	return nil
 }
 
 // Write writes p as one binary message and returns len(p), so that a
@@ -82,6 +123,7 @@ func (w *Writer) WriteFragment(op frames.Opcode, p []byte, fin bool) error {
 		return w.fail(errNoTail)
 	}
 	err := s.emit(true, len(s.buf)-len(syncMarker))
+	w.lastSize = s.sent
 	w.end()
 	return w.check(err)
 }
@@ -156,10 +198,11 @@ func (w *Writer) fail(err error) error {
 // it has a frame's worth, holding back the last 4 bytes: they may be the
 // sync marker that the message's last flush ends with.
 type sink struct {
-	fw  *frames.Writer
-	buf []byte // its capacity is the frame limit + 4
-	arr *[maxFrame + 4]byte
-	op  frames.Opcode // the next frame's: the message's opcode, then continuation
+	fw   *frames.Writer
+	buf  []byte // its capacity is the frame limit + 4
+	arr  *[maxFrame + 4]byte
+	op   frames.Opcode // the next frame's: the message's opcode, then continuation
+	sent int           // payload bytes sent so far in this message
 }
 
 // Write implements io.Writer for the compressor.
@@ -185,6 +228,7 @@ func (s *sink) emit(fin bool, n int) error {
 		h.Rsv = frames.Rsv1 // RFC 7692 §6: on the first frame only
 	}
 	s.op = frames.OpContinuation
+	s.sent += n
 	err := s.fw.WriteFrame(h, s.buf[:n])
 	s.buf = s.buf[:copy(s.buf, s.buf[n:])]
 	return err
