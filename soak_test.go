@@ -15,13 +15,15 @@ import (
 	"time"
 
 	"wsbridge/frames"
+	"wsbridge/frames/deflate"
 	"wsbridge/internal/testpeer"
 )
 
 // The soak test is not part of the default run (build tag soak):
 //
 //	go test -tags soak -run TestSoak -v -timeout 30m .
-//	SOAK_CONNS=9000 SOAK_DURATION=10m (the defaults)
+//	SOAK_CONNS=9000 SOAK_DURATION=10m (the defaults), SOAK_COMPRESS=1
+//	to offer permessage-deflate on every session
 //
 // It holds SOAK_CONNS sessions through the real binary for SOAK_DURATION
 // with traffic on a random tenth of them every second, and samples the
@@ -38,18 +40,24 @@ func envInt(name string, def int) int {
 // soakClient is one held session.
 type soakClient struct {
 	c  net.Conn
-	rd *frames.Reader
-	wr *frames.Writer
+	rd interface {
+		NextFrame() (frames.Header, error)
+		Read([]byte) (int, error)
+	}
+	wr interface {
+		WriteMessage(frames.Opcode, []byte) error
+	}
 }
 
-func soakDial(addr string) (*soakClient, error) {
+// soakDial opens a session, offering permessage-deflate if ext is set.
+func soakDial(addr string, ext *deflate.Extension) (*soakClient, error) {
 	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
 		return nil, err
 	}
 	c.SetDeadline(time.Now().Add(30 * time.Second))
 	fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", addr)
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s\r\n", addr, offer(ext))
 	br := bufio.NewReaderSize(c, 256)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
@@ -61,7 +69,24 @@ func soakDial(addr string) (*soakClient, error) {
 		return nil, fmt.Errorf("handshake: %s", resp.Status)
 	}
 	c.SetDeadline(time.Time{})
-	return &soakClient{c: c, rd: frames.NewReader(br, frames.RoleClient), wr: frames.NewWriter(c, frames.RoleClient)}, nil
+	fr, fw := frames.NewReader(br, frames.RoleClient), frames.NewWriter(c, frames.RoleClient)
+	if ext == nil {
+		return &soakClient{c: c, rd: fr, wr: fw}, nil
+	}
+	p, ok, err := ext.Accept(resp.Header.Values("Sec-WebSocket-Extensions"))
+	if err != nil || !ok {
+		c.Close()
+		return nil, fmt.Errorf("permessage-deflate not agreed: %v", err)
+	}
+	return &soakClient{c: c, rd: ext.NewReader(fr, frames.RoleClient, p), wr: ext.NewWriter(fw, frames.RoleClient, p)}, nil
+}
+
+// offer is the Sec-WebSocket-Extensions request line for ext, if any.
+func offer(ext *deflate.Extension) string {
+	if ext == nil {
+		return ""
+	}
+	return "Sec-WebSocket-Extensions: " + ext.Offer() + "\r\n"
 }
 
 // roundTrip sends 64 bytes and reads them back.
@@ -72,20 +97,25 @@ func (s *soakClient) roundTrip(msg []byte) error {
 		return err
 	}
 	got := 0
-	buf := make([]byte, len(msg))
+	buf := make([]byte, 2*len(msg))
 	for got < len(msg) {
-		if s.rd.Remaining() == 0 {
-			if _, err := s.rd.NextFrame(); err != nil {
-				return err
-			}
+		h, err := s.rd.NextFrame()
+		if err != nil {
+			return err
 		}
-		n, err := s.rd.Read(buf[got:])
-		got += n
-		if err != nil && err != io.EOF {
+		if h.Op.IsControl() {
+			continue
+		}
+		for err == nil {
+			var n int
+			n, err = s.rd.Read(buf[got:])
+			got += n
+		}
+		if err != io.EOF {
 			return err
 		}
 	}
-	if string(buf) != string(msg) {
+	if string(buf[:got]) != string(msg) {
 		return fmt.Errorf("echo differs")
 	}
 	return nil
@@ -120,6 +150,10 @@ func TestSoak(t *testing.T) {
 	}
 	base := measure(0)
 
+	var ext *deflate.Extension
+	if os.Getenv("SOAK_COMPRESS") == "1" {
+		ext, _ = deflate.New(deflate.Options{})
+	}
 	clients := make([]*soakClient, 0, conns)
 	t.Cleanup(func() {
 		for _, c := range clients {
@@ -127,7 +161,7 @@ func TestSoak(t *testing.T) {
 		}
 	})
 	for i := range conns {
-		c, err := soakDial(p.addr)
+		c, err := soakDial(p.addr, ext)
 		if err != nil {
 			t.Fatalf("connection %d: %v", i, err)
 		}
