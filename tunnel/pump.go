@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 
 	"wsbridge/frames"
 )
@@ -151,22 +152,17 @@ func (p *pair) clientClose() {
 // arrives. A buffer is taken only once the target is readable, so an idle
 // session holds none.
 func (p *pair) targetToClient() {
-	rw := newReadWaiter(p.target)
+	buf := &frameBuf{pool: &p.srv.bufs}
+	rd := newRawReader(p.target, buf)
 	for {
-		if err := rw.wait(); err != nil {
-			p.targetReadError(err)
-			return
-		}
-		bp := p.srv.getBuf()
-		buf := *bp
-		n, rerr := p.target.Read(buf[frames.MaxHeaderLen:])
+		n, rerr := rd.read()
 		if n > 0 {
 			p.wmu.Lock()
 			closed := p.wr.Closed()
-			werr := p.wr.WriteFrameInPlace(frames.OpBinary, true, buf[:frames.MaxHeaderLen+n])
+			werr := p.wr.WriteFrameInPlace(frames.OpBinary, true, (*buf.bp)[:frames.MaxHeaderLen+n])
 			p.wmu.Unlock()
 			if werr != nil {
-				p.srv.putBuf(bp)
+				buf.drop()
 				if closed {
 					// This side sent Close (shutdown, idle): what the
 					// target sends now has nowhere to go. The client pump
@@ -183,11 +179,32 @@ func (p *pair) targetToClient() {
 			p.traffic('{')
 			p.down.Add(int64(n))
 		}
-		p.srv.putBuf(bp)
+		buf.drop()
 		if rerr != nil {
 			p.targetReadError(rerr)
 			return
 		}
+	}
+}
+
+// frameBuf lends the target pump a pooled frame buffer: the payload is
+// read after MaxHeaderLen bytes of room for the frame header.
+type frameBuf struct {
+	pool *sync.Pool // *[]byte of MaxHeaderLen+MaxFrameSize
+	bp   *[]byte    // nil while none is taken
+}
+
+func (b *frameBuf) take() []byte {
+	if b.bp == nil {
+		b.bp = b.pool.Get().(*[]byte)
+	}
+	return (*b.bp)[frames.MaxHeaderLen:]
+}
+
+func (b *frameBuf) drop() {
+	if b.bp != nil {
+		b.pool.Put(b.bp)
+		b.bp = nil
 	}
 }
 
