@@ -149,20 +149,19 @@ func (p *pair) clientClose() {
 }
 
 // targetToClient frames what the target sends as binary messages, as it
-// arrives. A buffer is taken only once the target is readable, so an idle
-// session holds none.
+// arrives. Nothing is held while the target is idle: the buffer (or pipe)
+// is taken once the target is readable.
 func (p *pair) targetToClient() {
-	buf := &frameBuf{pool: &p.srv.bufs}
-	rd := newRawReader(p.target, buf)
+	down := p.newDownPath()
+	defer down.release()
 	for {
-		n, rerr := rd.read()
+		n, rerr := down.read()
 		if n > 0 {
 			p.wmu.Lock()
 			closed := p.wr.Closed()
-			werr := p.wr.WriteFrameInPlace(frames.OpBinary, true, (*buf.bp)[:frames.MaxHeaderLen+n])
+			werr := down.writeFrame(p.wr, n)
 			p.wmu.Unlock()
 			if werr != nil {
-				buf.drop()
 				if closed {
 					// This side sent Close (shutdown, idle): what the
 					// target sends now has nowhere to go. The client pump
@@ -179,7 +178,6 @@ func (p *pair) targetToClient() {
 			p.traffic('{')
 			p.down.Add(int64(n))
 		}
-		buf.drop()
 		if rerr != nil {
 			p.targetReadError(rerr)
 			return
@@ -187,8 +185,51 @@ func (p *pair) targetToClient() {
 	}
 }
 
-// frameBuf lends the target pump a pooled frame buffer: the payload is
-// read after MaxHeaderLen bytes of room for the frame header.
+// downPath moves the target's bytes to the client, one chunk at a time.
+type downPath interface {
+	// read waits until the target is readable and takes up to
+	// MaxFrameSize bytes from it.
+	read() (int, error)
+	// writeFrame sends the n bytes read as one binary frame through w,
+	// which it may bypass for the payload but whose state it respects.
+	writeFrame(w *frames.Writer, n int) error
+	// release gives back whatever is still held.
+	release()
+}
+
+// newDownPath splices when both connections allow it, and copies through
+// a pooled buffer otherwise.
+func (p *pair) newDownPath() downPath {
+	if d := p.newSplicePath(); d != nil {
+		return d
+	}
+	return newCopyPath(p.target, &p.srv.bufs)
+}
+
+// copyPath reads the target into a pooled frame buffer, after room for
+// the header, and writes header and payload with one Write.
+type copyPath struct {
+	rd  *rawReader
+	buf frameBuf
+}
+
+func newCopyPath(target net.Conn, pool *sync.Pool) *copyPath {
+	c := &copyPath{buf: frameBuf{pool: pool}}
+	c.rd = newRawReader(target, &c.buf)
+	return c
+}
+
+func (c *copyPath) read() (int, error) { return c.rd.read() }
+
+func (c *copyPath) writeFrame(w *frames.Writer, n int) error {
+	defer c.buf.drop()
+	return w.WriteFrameInPlace(frames.OpBinary, true, (*c.buf.bp)[:frames.MaxHeaderLen+n])
+}
+
+func (c *copyPath) release() { c.buf.drop() }
+
+// frameBuf lends a rawReader a pooled frame buffer: the payload is read
+// after MaxHeaderLen bytes of room for the frame header.
 type frameBuf struct {
 	pool *sync.Pool // *[]byte of MaxHeaderLen+MaxFrameSize
 	bp   *[]byte    // nil while none is taken

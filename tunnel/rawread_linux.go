@@ -3,7 +3,6 @@ package tunnel
 import (
 	"io"
 	"net"
-	"os"
 	"syscall"
 )
 
@@ -72,8 +71,7 @@ func (r *rawReader) do(try bool) (int, error) {
 	case r.errno == syscall.EAGAIN:
 		return 0, nil // tryRead found nothing
 	case r.errno != 0:
-		return 0, &net.OpError{Op: "read", Net: r.conn.LocalAddr().Network(),
-			Source: r.conn.LocalAddr(), Addr: r.conn.RemoteAddr(), Err: os.NewSyscallError("read", r.errno)}
+		return 0, sockError("read", r.conn, r.errno)
 	case r.n == 0:
 		return 0, io.EOF
 	}
@@ -99,10 +97,7 @@ func (r *rawReader) once(fd uintptr) bool {
 			}
 			return false
 		}
-		r.errno, _ = err.(syscall.Errno)
-		if r.errno == 0 {
-			r.errno = syscall.EIO
-		}
+		r.errno = errnoOf(err)
 		return true
 	}
 }

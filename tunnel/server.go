@@ -26,6 +26,7 @@ type Server struct {
 	log     logging.LeveledLogger
 	dial    func(ctx context.Context, network, addr string) (net.Conn, error)
 	bufs    sync.Pool // *[]byte of MaxHeaderLen+MaxFrameSize: payload copies
+	pipes   sync.Pool // *pipe, empty: the down path's splice pipes (Linux)
 	small   sync.Pool // *[]byte of smallBufSize: frame headers, small messages
 	traffic *trafficWriter
 
