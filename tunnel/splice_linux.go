@@ -23,6 +23,12 @@ import (
 // goes back empty after the frame is out, so an idle session holds none.
 // When no pipe can be made (out of file descriptors) the chunk is copied
 // through a buffer as on other connections.
+//
+// Splicing costs three calls per chunk (splice in, header, splice out)
+// where a copy costs two (read, write), so it pays only for bulk data:
+// chunks are copied until a read fills the whole buffer, and spliced
+// until a splice moves less than a quarter of it. Interactive traffic
+// (keystrokes, echoes, small messages) stays on the copy.
 type splicePath struct {
 	pipes  *sync.Pool // *pipe, empty
 	size   int        // MaxFrameSize: the most one frame carries
@@ -33,6 +39,7 @@ type splicePath struct {
 	copy   *copyPath
 
 	pipe   *pipe // held from a read until its frame is out
+	bulk   bool  // the target sends full chunks: splice them
 	inPipe bool  // the last read went to the pipe, not the copy buffer
 	noPipe bool  // the read callback found no pipe to take
 
@@ -82,6 +89,12 @@ func rawSocket(c net.Conn) (syscall.RawConn, bool) {
 }
 
 func (s *splicePath) read() (int, error) {
+	if !s.bulk {
+		s.inPipe = false
+		n, err := s.copy.read()
+		s.bulk = n == s.size
+		return n, err
+	}
 	s.n, s.errno, s.noPipe = 0, 0, false
 	if err := s.target.Read(s.readFn); err != nil {
 		return 0, err
@@ -97,6 +110,7 @@ func (s *splicePath) read() (int, error) {
 	case s.n == 0:
 		return 0, io.EOF
 	}
+	s.bulk = s.n >= s.size/4
 	return s.n, nil
 }
 
