@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"net"
 	"sync"
+
+	"wsbridge/frames"
 )
 
 // smallBufSize is the size of the buffer that frame headers and small
@@ -23,6 +25,10 @@ type lazyReader struct {
 	r, w   int        // unread bytes are (*buf)[r:w]
 	direct []byte     // the caller's buffer, during a read straight into it
 	err    error      // from a read that also returned data, for the next Read
+
+	// noWait makes Read return 0 and no error where it would wait for
+	// the connection.
+	noWait bool
 }
 
 // newLazyReader reads conn, starting with whatever br (net/http's reader,
@@ -41,20 +47,15 @@ func newLazyReader(conn net.Conn, br *bufio.Reader, pool *sync.Pool) *lazyReader
 // Read implements io.Reader.
 func (l *lazyReader) Read(p []byte) (int, error) {
 	if l.buf == nil {
-		if l.err != nil {
+		if l.err == nil && len(p) >= smallBufSize {
+			return l.readDirect(p, l.noWait)
+		}
+		l.fill(l.noWait)
+		if l.buf == nil {
 			err := l.err
 			l.err = nil
 			return 0, err
 		}
-		if len(p) >= smallBufSize {
-			return l.readDirect(p, false)
-		}
-		n, err := l.rd.read()
-		if n == 0 {
-			l.release()
-			return 0, err
-		}
-		l.r, l.w = 0, n
 	}
 	n := copy(p, (*l.buf)[l.r:l.w])
 	l.r += n
@@ -70,6 +71,46 @@ func (l *lazyReader) Read(p []byte) (int, error) {
 	m, err := l.readDirect(p[n:], true)
 	l.err = err
 	return n + m, nil
+}
+
+// dataFrameReady reports whether the next frame is a data frame
+// (binary or continuation) whose header is buffered, so that reading it
+// does not wait. With nothing buffered it reads what the socket holds.
+func (l *lazyReader) dataFrameReady() bool {
+	if l.buf == nil {
+		l.fill(true)
+	}
+	if l.buf == nil {
+		return false
+	}
+	b := (*l.buf)[l.r:l.w]
+	n := frames.PeekHeaderLen(b)
+	if n == 0 || len(b) < n {
+		return false
+	}
+	op := frames.Opcode(b[0] & 0xF)
+	return op == frames.OpBinary || op == frames.OpContinuation
+}
+
+// fill reads into the empty buffer, without waiting if try is set. An
+// error is kept for the next Read.
+func (l *lazyReader) fill(try bool) {
+	if l.err != nil {
+		return
+	}
+	var n int
+	var err error
+	if try {
+		n, err = l.rd.tryRead()
+	} else {
+		n, err = l.rd.read()
+	}
+	if n == 0 {
+		l.release()
+		l.err = err
+		return
+	}
+	l.r, l.w = 0, n
 }
 
 // readDirect reads into p, waiting for data unless try is set.

@@ -22,7 +22,9 @@ type pair struct {
 	log    logging.LeveledLogger
 	client net.Conn
 	target net.Conn
+	in     *lazyReader // the client's bytes, under rd
 	rd     *frames.Reader
+	out    upBuffer // payload on its way to the target (client pump only)
 
 	wmu sync.Mutex     // serialises frames to the client: data, pongs, pings, Close
 	wr  *frames.Writer // guarded by wmu
@@ -49,12 +51,15 @@ type pair struct {
 }
 
 func newPair(s *Server, client net.Conn, br *bufio.Reader, target net.Conn) *pair {
+	in := newLazyReader(client, br, &s.small)
 	p := &pair{
 		srv:    s,
 		log:    s.log,
 		client: client,
 		target: target,
-		rd:     frames.NewReader(newLazyReader(client, br, &s.small), frames.RoleServer),
+		in:     in,
+		rd:     frames.NewReader(in, frames.RoleServer),
+		out:    upBuffer{pool: &s.large},
 		wr:     frames.NewWriter(client, frames.RoleServer),
 		start:  time.Now(),
 

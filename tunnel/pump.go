@@ -23,15 +23,31 @@ const (
 // clientToTarget reads the client's frames: data payloads are streamed to
 // the target as they arrive, pings answered, pongs ignored. It returns when
 // the client closes, disconnects or breaks the protocol.
+//
+// The payload of consecutive data frames that are already at hand is
+// gathered into one write (see upBuffer); whatever was gathered goes out
+// before the pump waits for the client and before any other frame is
+// handled, so gathering never delays a byte.
 func (p *pair) clientToTarget() {
+	defer p.out.release()
 	for {
+		if p.out.n > 0 && !p.in.dataFrameReady() {
+			if p.flushUp() != nil {
+				return
+			}
+		}
 		h, err := p.rd.NextFrame()
 		if err != nil {
-			p.clientReadError(err)
+			if p.flushUp() == nil {
+				p.clientReadError(err)
+			}
 			return
 		}
 		p.seen.Add(1)
 		p.traffic('}')
+		if h.Op != frames.OpBinary && h.Op != frames.OpContinuation && p.flushUp() != nil {
+			return
+		}
 		switch h.Op {
 		case frames.OpPing:
 			// §5.5.2: answer with a Pong carrying the same payload, also
@@ -60,38 +76,84 @@ func (p *pair) clientToTarget() {
 	}
 }
 
-// copyFrame streams the current data frame's payload to the target.
+// copyFrame reads the current data frame's payload into p.out, sending
+// it on whenever p.out is full or the next read would wait.
 func (p *pair) copyFrame() error {
-	if p.rd.Remaining() == 0 {
-		return nil
-	}
-	bp := p.srv.getBuf()
-	defer p.srv.putBuf(bp)
-	buf := *bp
-	for {
-		n, rerr := p.rd.Read(buf)
-		if n > 0 {
-			p.seen.Add(1) // a long frame is a sign of life all along, not once
-			p.upBusy.Store(true)
-			_, err := p.target.Write(buf[:n])
-			p.upBusy.Store(false)
-			if err != nil {
-				if !isClosedErr(err) {
-					p.fail("target", frames.CloseInternalError, reasonTargetError, fmt.Errorf("tunnel: write to target: %w", err))
-				}
+	for p.rd.Remaining() > 0 {
+		if len(p.out.free()) == 0 {
+			if err := p.flushUp(); err != nil {
 				return err
 			}
-			p.traffic('>')
-			p.up.Add(int64(n))
 		}
-		if rerr == io.EOF {
-			return nil
+		p.in.noWait = p.out.n > 0
+		n, rerr := p.rd.Read(p.out.free())
+		p.in.noWait = false
+		if n > 0 {
+			p.seen.Add(1) // a long frame is a sign of life all along, not once
+			p.out.n += n
+		} else if rerr == nil {
+			// Nothing at hand: send what was gathered, then wait.
+			if err := p.flushUp(); err != nil {
+				return err
+			}
 		}
-		if rerr != nil {
-			p.clientReadError(rerr)
+		if rerr != nil && rerr != io.EOF {
+			if p.flushUp() == nil {
+				p.clientReadError(rerr)
+			}
 			return rerr
 		}
 	}
+	return nil
+}
+
+// flushUp writes what p.out gathered to the target and gives the buffer
+// back.
+func (p *pair) flushUp() error {
+	if p.out.n == 0 {
+		return nil
+	}
+	n := p.out.n
+	p.upBusy.Store(true)
+	_, err := p.target.Write((*p.out.bp)[:n])
+	p.upBusy.Store(false)
+	p.out.release()
+	if err != nil {
+		if !isClosedErr(err) {
+			p.fail("target", frames.CloseInternalError, reasonTargetError, fmt.Errorf("tunnel: write to target: %w", err))
+		}
+		return err
+	}
+	p.traffic('>')
+	p.up.Add(int64(n))
+	return nil
+}
+
+// upBuffer gathers payload bytes on their way to the target, in a pooled
+// buffer held only while it has bytes (or a read into it is under way).
+type upBuffer struct {
+	pool *sync.Pool // *[]byte of upBufSize
+	bp   *[]byte
+	n    int // bytes gathered: (*bp)[:n]
+}
+
+// upBufSize bounds one write to the target: four 64 KiB frames.
+const upBufSize = 256 << 10
+
+// free returns the unused part of the buffer, taking one if needed.
+func (b *upBuffer) free() []byte {
+	if b.bp == nil {
+		b.bp = b.pool.Get().(*[]byte)
+	}
+	return (*b.bp)[b.n:]
+}
+
+// release drops what was gathered and gives the buffer back.
+func (b *upBuffer) release() {
+	if b.bp != nil {
+		b.pool.Put(b.bp)
+	}
+	b.bp, b.n = nil, 0
 }
 
 // clientReadError ends the session after a failed read from the client.
