@@ -28,10 +28,15 @@ USER 65532:65532
 # ACME certificates and account key survive the container; mount token
 # files and certificates read-only elsewhere (-v ./tokens:/etc/wsbridge:ro).
 VOLUME /var/lib/wsbridge
-ENV WSBRIDGE_ACME_CACHE=/var/lib/wsbridge/acme
-EXPOSE 8080
-# HEALTHCHECK: added with --metrics-listen /healthz (issue 8); scratch has
-# no shell or curl to probe the page with.
+# Metrics and health checks on their own port (publish it only to the
+# monitoring network: -p 127.0.0.1:9180:9180).
+ENV WSBRIDGE_ACME_CACHE=/var/lib/wsbridge/acme \
+    WSBRIDGE_METRICS_LISTEN=:9180
+EXPOSE 8080 9180
+# scratch has no shell or curl: the binary probes its own /healthz, on
+# the address WSBRIDGE_METRICS_LISTEN gives.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=5s --retries=3 \
+    CMD ["/wsbridge", "health"]
 # Exec form: wsbridge is PID 1 and receives SIGTERM itself (closing
 # sessions with 1001); a shell would swallow it.
 ENTRYPOINT ["/wsbridge"]

@@ -11,8 +11,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -26,23 +24,10 @@ import (
 // These tests run the real binary, built once, the way a user or systemd
 // does: configured by the environment, stopped by SIGTERM.
 
-var listeningRE = regexp.MustCompile(`listening on (\S+)`)
-
 // buildBinary builds wsbridge into a temporary directory.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds the binary; skipped with -short")
-	}
-	bin := filepath.Join(t.TempDir(), "wsbridge")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
+func buildBinary(t *testing.T) string { return testpeer.BuildBridge(t) }
 
-// process is a running wsbridge binary.
+// process is a running wsbridge binary (see testpeer.Bridge).
 type process struct {
 	cmd    *exec.Cmd
 	addr   string
@@ -63,42 +48,8 @@ func startBinary(t *testing.T, bin string, env []string, args ...string) *proces
 // stdin) and waits for its first "listening on" log line.
 func startCmd(t *testing.T, cmd *exec.Cmd) *process {
 	t.Helper()
-	pr, pw := io.Pipe()
-	p := &process{cmd: cmd, stderr: testpeer.NewOutput(), exited: make(chan error, 1)}
-	cmd.Stderr = io.MultiWriter(p.stderr, pw)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Go(func() { // ends when the process exits (pw closed below)
-		p.exited <- cmd.Wait()
-		pw.Close()
-	})
-	found := make(chan string, 1)
-	wg.Go(func() { // reads the log until the pipe closes
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			if m := listeningRE.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case found <- m[1]:
-				default:
-				}
-			}
-		}
-		io.Copy(io.Discard, pr)
-	})
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		wg.Wait()
-	})
-	select {
-	case p.addr = <-found:
-	case err := <-p.exited:
-		t.Fatalf("wsbridge exited before listening: %v\n%s", err, p.stderr)
-	case <-time.After(waitLimit):
-		t.Fatalf("wsbridge did not listen within %v\n%s", waitLimit, p.stderr)
-	}
-	return p
+	b := testpeer.StartBridge(t, cmd)
+	return &process{cmd: b.Cmd, addr: b.Addr, stderr: b.Stderr, exited: b.Exited}
 }
 
 // wsDial performs a client handshake on addr.
@@ -228,8 +179,74 @@ func TestBinary(t *testing.T) {
 		case <-time.After(waitLimit):
 			t.Fatalf("wsbridge did not exit after SIGTERM\n%s", p.stderr)
 		}
-		if log := p.stderr.String(); !strings.Contains(log, "closed by server (code 1001)") {
+		if log := p.stderr.String(); !strings.Contains(log, "closed_by=server code=1001") {
 			t.Errorf("log has no closing line for the session:\n%s", log)
 		}
 	})
+}
+
+// TestBinarySIGTERMThousandSessions: the real binary with 1000 live
+// sessions and metrics on: SIGTERM makes /readyz fail, every client gets
+// 1001, and the process exits 0 once they have replied. (The tunnel's own
+// test, TestShutdownThousandSessions, checks that no goroutine or fd is
+// left behind in a process that goes on.)
+func TestBinarySIGTERMThousandSessions(t *testing.T) {
+	const n = 1000
+	bin := buildBinary(t)
+	target := testpeer.TCP(t, testpeer.Echo)
+	maddr := fmt.Sprintf("127.0.0.1:%d", testpeer.FreePort(t))
+	p := startBinary(t, bin, []string{"WSBRIDGE_METRICS_LISTEN=" + maddr, "WSBRIDGE_CLOSE_TIMEOUT=20"}, "127.0.0.1:0", target)
+
+	type client struct {
+		rd *frames.Reader
+		wr *frames.Writer
+	}
+	clients := make([]client, n)
+	for i := range clients {
+		_, rd, wr := wsDial(t, p.addr)
+		clients[i] = client{rd, wr}
+	}
+	for i, c := range clients { // every session live end to end
+		c.wr.WriteMessage(frames.OpBinary, []byte{byte(i)})
+	}
+	for i, c := range clients {
+		if _, err := c.rd.NextFrame(); err != nil {
+			t.Fatalf("session %d: %v", i, err)
+		}
+		var b [1]byte
+		if _, err := io.ReadFull(c.rd, b[:]); err != nil || b[0] != byte(i) {
+			t.Fatalf("session %d: echo %v %v", i, b, err)
+		}
+	}
+	if _, body := scrape(t, "http://"+maddr+"/metrics"); sample(body, "wsbridge_connections_active") != n {
+		t.Fatalf("connections_active %v, want %d", sample(body, "wsbridge_connections_active"), n)
+	}
+
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	got1001 := 0
+	for i, c := range clients {
+		code, reason := readAll(t, c.rd, io.Discard)
+		if code != frames.CloseGoingAway {
+			t.Errorf("session %d: got %d %q, want 1001", i, code, reason)
+			continue
+		}
+		got1001++
+		if i == 0 { // the server stopped accepting and is not ready any more
+			if code, _ := scrape(t, "http://"+maddr+"/readyz"); code != http.StatusServiceUnavailable {
+				t.Errorf("/readyz while shutting down: %d, want 503", code)
+			}
+		}
+		c.wr.WriteClose(code, "")
+	}
+	select {
+	case err := <-p.exited:
+		if err != nil {
+			t.Errorf("exit: %v, want status 0\n%s", err, p.stderr)
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("wsbridge did not exit after SIGTERM")
+	}
+	if got1001 != n {
+		t.Errorf("%d of %d clients got 1001", got1001, n)
+	}
 }

@@ -131,6 +131,10 @@ func (s *settings) positionals(pos []string) error {
 		return usagef("wsbridge: You must use --auth-plugin to use --auth-source")
 	case s.WebAuth && s.AuthPlugin == "":
 		return usagef("wsbridge: You must use --auth-plugin to use --web-auth")
+	case s.LegacySyslog && s.Syslog == "":
+		return usagef("wsbridge: You must use --syslog to use --legacy-syslog")
+	case s.RecordLimit < 0:
+		return usagef("wsbridge: --record-limit %d: want 0 (the default) or more", s.RecordLimit)
 	case s.TokenPlugin != "" && s.UnixTarget != "":
 		return usagef("wsbridge: --token-plugin and --unix-target exclude each other")
 	case s.Inetd && s.UnixListen != "":
@@ -330,11 +334,8 @@ func unsupportedOptions() []unsupportedOption {
 	return []unsupportedOption{
 		{name: "key-password", value: "PASSWORD"},
 		{name: "daemon", short: "D"},
-		{name: "record", value: "FILE"},
 		{name: "wrap-mode", value: "MODE"},
 		{name: "libserver"},
-		{name: "syslog", value: "SERVER"},
-		{name: "legacy-syslog"},
 	}
 }
 

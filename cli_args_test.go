@@ -114,6 +114,7 @@ func TestParseArgsOptions(t *testing.T) {
 		c.HandshakeTimeout = seconds(10 * time.Second)
 		c.MaxFrameSize = 65536
 		c.UnixListenMode = "0600"
+		c.Compress, c.CompressLevel = true, 1
 	}
 	every := []string{
 		"WSBRIDGE_VERBOSE=1", "WSBRIDGE_LOG_LEVEL=warn", "WSBRIDGE_LOG_FILE=/tmp/x.log",
@@ -122,6 +123,8 @@ func TestParseArgsOptions(t *testing.T) {
 		"WSBRIDGE_WEB=/srv/novnc", "WSBRIDGE_FILE_ONLY=true", "WSBRIDGE_WEB_LISTING=true",
 		"WSBRIDGE_CONN_IDLE_TIMEOUT=300", "WSBRIDGE_DIAL_TIMEOUT=3", "WSBRIDGE_CLOSE_TIMEOUT=1",
 		"WSBRIDGE_HANDSHAKE_TIMEOUT=4", "WSBRIDGE_MAX_FRAME_SIZE=4096", "WSBRIDGE_MAX_MESSAGE_SIZE=1048576",
+		"WSBRIDGE_COMPRESS=off", "WSBRIDGE_COMPRESS_LEVEL=6", "WSBRIDGE_SHUTDOWN_TIMEOUT=7",
+		"WSBRIDGE_RECORD=/tmp/rec", "WSBRIDGE_RECORD_LIMIT=1000", "WSBRIDGE_METRICS_LISTEN=127.0.0.1:9180",
 		"WSBRIDGE_LISTEN=8080", "WSBRIDGE_TARGET=h:1",
 	}
 	everyConfig := func(c *Config) {
@@ -133,6 +136,8 @@ func TestParseArgsOptions(t *testing.T) {
 			ConnIdleTimeout: seconds(300 * time.Second), DialTimeout: seconds(3 * time.Second),
 			CloseTimeout: seconds(time.Second), HandshakeTimeout: seconds(4 * time.Second),
 			MaxFrameSize: 4096, MaxMessageSize: 1 << 20, UnixListenMode: "0600",
+			Compress: false, CompressLevel: 6, ShutdownTimeout: seconds(7 * time.Second),
+			Record: "/tmp/rec", RecordLimit: 1000, MetricsListen: "127.0.0.1:9180",
 		}
 	}
 	tests := []struct {
@@ -164,7 +169,9 @@ func TestParseArgsOptions(t *testing.T) {
 			"--idle-timeout", "60", "--timeout", "2.5", "--run-once", "-6", "--web", "/srv/novnc",
 			"--file-only", "--web-listing", "--conn-idle-timeout", "300", "--dial-timeout", "3",
 			"--close-timeout", "1", "--handshake-timeout", "4", "--max-frame-size", "4096",
-			"--max-message-size", "1048576", "8080", "h:1",
+			"--max-message-size", "1048576", "--compress", "off", "--compress-level", "6",
+			"--shutdown-timeout", "7", "--record", "/tmp/rec", "--record-limit", "1000",
+			"--metrics-listen", "127.0.0.1:9180", "8080", "h:1",
 		}, nil, everyConfig, logging.LogLevelDebug},
 		{"every env var", nil, every, everyConfig, logging.LogLevelDebug},
 		{"flags win over env", []string{"--heartbeat", "5", "--log-level=error", "--web", "/www", "--run-once=false", "9", "h:2"}, every, func(c *Config) {
@@ -228,14 +235,14 @@ func TestParseArgsUnsupported(t *testing.T) {
 		}
 	}
 	// "=" forms of the value options.
-	_, err := parseArgs([]string{"--record=/tmp/rec", "8080", "h:1"}, nil)
-	if err == nil || !strings.Contains(err.Error(), "--record: not yet supported by wsbridge") {
-		t.Errorf("--record=/tmp/rec: got %v", err)
+	_, err := parseArgs([]string{"--wrap-mode=exit", "8080", "h:1"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "--wrap-mode: not yet supported by wsbridge") {
+		t.Errorf("--wrap-mode=exit: got %v", err)
 	}
 }
 
 func TestParseArgsHelpVersion(t *testing.T) {
-	badEnv := []string{"WSBRIDGE_HEARTBEAT=often", "WSBRIDGE_RECORD=/tmp/rec"}
+	badEnv := []string{"WSBRIDGE_HEARTBEAT=often", "WSBRIDGE_LIBSERVER=1"}
 	tests := []struct {
 		args          []string
 		env           []string
@@ -470,6 +477,10 @@ func TestParseArgsRoutingErrors(t *testing.T) {
 		{"--token-source alone", []string{"--token-source", "x", "8080"}, nil, "You must use --token-plugin to use --token-source"},
 		{"WSBRIDGE_TOKEN_SOURCE alone", []string{"8080"}, []string{"WSBRIDGE_TOKEN_SOURCE=x"}, "You must use --token-plugin to use --token-source"},
 		{"--host-token alone", []string{"--host-token", "8080", "h:1"}, nil, "You must use --token-plugin to use --host-token"},
+		{"--compress maybe", []string{"--compress", "maybe", "8080", "h:1"}, nil, "want on or off"},
+		{"--compress-level 0", []string{"--compress-level", "0", "8080", "h:1"}, nil, "--compress-level 0: want 1 to 9"},
+		{"--legacy-syslog alone", []string{"--legacy-syslog", "8080", "h:1"}, nil, "You must use --syslog to use --legacy-syslog"},
+		{"--record-limit negative", []string{"--record-limit", "-1", "8080", "h:1"}, nil, "--record-limit -1"},
 		{"--auth-source alone", []string{"--auth-source", "u:p", "8080", "h:1"}, nil, "You must use --auth-plugin to use --auth-source"},
 		{"--web-auth alone", []string{"--web-auth", "8080", "h:1"}, nil, "You must use --auth-plugin to use --web-auth"},
 		{"--target-config and --token-plugin", []string{"--target-config", "x", "--token-plugin", "TokenFile", "8080"}, nil, "exclude each other"},

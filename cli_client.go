@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"wsbridge/client"
+	"wsbridge/frames/deflate"
 )
 
 // clientUsage is `wsbridge client --help`.
@@ -46,6 +47,9 @@ Options:
   --heartbeat N         ping every N seconds (or a duration, "500ms"); drop
                         the tunnel after two periods without a frame
   --connect-timeout D   limit on dialling and handshakes (default 30s)
+  --compress            offer permessage-deflate (useful for text and
+                        uncompressed protocols on slow links, not for ssh,
+                        whose bytes are encrypted)
 
 HTTPS_PROXY, HTTP_PROXY and NO_PROXY select a proxy (CONNECT), as for curl.
 `
@@ -67,6 +71,7 @@ func runClient(ctx context.Context, e runEnv) error {
 	fs.BoolVar(&o.insecure, "insecure", false, "")
 	fs.Func("heartbeat", "", func(v string) error { return parseSeconds(v, &o.heartbeat) })
 	fs.DurationVar(&o.timeout, "connect-timeout", client.DefaultTimeout, "")
+	fs.BoolVar(&o.compress, "compress", false, "")
 	fs.BoolVar(&help, "help", false, "")
 	fs.BoolVar(&help, "h", false, "")
 	// Options may come after the URL too.
@@ -128,7 +133,7 @@ type clientOptions struct {
 	listen, subprotocol string
 	headers             []string
 	ca, cert, key       string
-	insecure            bool
+	insecure, compress  bool
 	heartbeat, timeout  time.Duration
 }
 
@@ -140,6 +145,14 @@ func (o *clientOptions) dialer(env map[string]string) (*client.Dialer, error) {
 		Heartbeat:    o.heartbeat,
 		Timeout:      o.timeout,
 		Proxy:        client.ProxyFromEnvironment(func(k string) string { return env[k] }),
+	}
+	if o.compress {
+		// No context takeover: no flate state kept between messages.
+		ext, err := deflate.New(deflate.Options{ServerNoContextTakeover: true, ClientNoContextTakeover: true, Threshold: compressThreshold})
+		if err != nil {
+			return nil, fmt.Errorf("wsbridge client: %w", err)
+		}
+		d.Deflate = ext
 	}
 	if o.subprotocol != "" {
 		d.Subprotocols = []string{o.subprotocol}

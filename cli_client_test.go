@@ -165,12 +165,21 @@ func TestClientSSHWebsockify(t *testing.T) {
 }
 
 // TestClientListen: --listen carries plain TCP clients, each over its own
-// WebSocket, half-close included.
+// WebSocket, half-close included; with --compress, each compressed.
 func TestClientListen(t *testing.T) {
 	t.Parallel()
 	bin := buildBinary(t)
+	t.Run("plain", func(t *testing.T) { clientListen(t, bin, false) })
+	t.Run("--compress", func(t *testing.T) { clientListen(t, bin, true) })
+}
+
+func clientListen(t *testing.T, bin string, compress bool) {
 	b := startBridge(t, "127.0.0.1:0", testpeer.TCP(t, testpeer.Echo))
-	p := startBinary(t, bin, nil, "client", "--listen", "127.0.0.1:0", "ws://"+b.addr+"/")
+	args := []string{"client", "--listen", "127.0.0.1:0", "ws://" + b.addr + "/"}
+	if compress {
+		args = append(args, "--compress")
+	}
+	p := startBinary(t, bin, nil, args...)
 	var wg sync.WaitGroup
 	for i := range 4 {
 		wg.Go(func() { // one TCP client; ends when its echo is read
@@ -194,6 +203,12 @@ func TestClientListen(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	if !b.stderr.WaitFor("session closed", waitLimit, 4) {
+		t.Fatalf("want 4 closed sessions in the bridge's log:\n%s", b.stderr)
+	}
+	if got, want := b.stderr.Count("compressed=true"), map[bool]int{true: 4, false: 0}[compress]; got != want {
+		t.Errorf("%d compressed sessions, want %d", got, want)
+	}
 }
 
 // rawServer answers each connection's upgrade with answer.

@@ -22,10 +22,15 @@ type Config struct {
 	Listen string `env:"LISTEN" arg:"[source_addr:]source_port" usage:"Address to listen on. A bare port listens on 0.0.0.0 only, as websockify; with -6 on :: (IPv4 and IPv6)."`
 	Target string `env:"TARGET" arg:"target_addr:target_port" usage:"TCP address every WebSocket is bridged to. The port must be 1-65535; IPv6 literals may be written [::1]:5900 or ::1:5900."`
 
-	Verbose  bool     `env:"VERBOSE" flag:"verbose" short:"v" usage:"Log at debug level, the same as --log-level=debug."`
-	LogLevel logLevel `env:"LOG_LEVEL" envDefault:"info" flag:"log-level" arg:"LEVEL" usage:"Log level: disable, error, warn, info, debug or trace. PION_LOG_<LEVEL>=scope,... sets the level of single scopes (main, http, tunnel, static), as in pion."`
-	LogFile  string   `env:"LOG_FILE" flag:"log-file" arg:"FILE" usage:"Append the log to FILE instead of writing it to stderr; SIGHUP reopens it (for logrotate)."`
-	Traffic  bool     `env:"TRAFFIC" flag:"traffic" usage:"Write websockify's per-frame traffic glyphs to stdout: } frame from the client, > bytes to the target, < bytes from the target, { frame to the client."`
+	Verbose       bool     `env:"VERBOSE" flag:"verbose" short:"v" usage:"Log at debug level, the same as --log-level=debug."`
+	LogLevel      logLevel `env:"LOG_LEVEL" envDefault:"info" flag:"log-level" arg:"LEVEL" usage:"Log level: disable, error, warn, info, debug or trace. PION_LOG_<LEVEL>=scope,... sets the level of single scopes (main, http, tunnel, static), as in pion."`
+	LogFile       string   `env:"LOG_FILE" flag:"log-file" arg:"FILE" usage:"Append the log to FILE instead of writing it to stderr; SIGHUP reopens it (for logrotate)."`
+	MetricsListen string   `env:"METRICS_LISTEN" flag:"metrics-listen" arg:"ADDR" usage:"Serve Prometheus metrics on http://ADDR/metrics and health checks on /healthz (up) and /readyz (listening, token backend answering). Keep ADDR off the public port, e.g. 127.0.0.1:9180. 'wsbridge health' probes it (the container's HEALTHCHECK)."`
+	Syslog        string   `env:"SYSLOG" flag:"syslog" arg:"SERVER" usage:"Also send the log to a syslog server: host:port (UDP) or a local socket such as /dev/log. RFC 5424, facility user, ident wsbridge."`
+	LegacySyslog  bool     `env:"LEGACY_SYSLOG" flag:"legacy-syslog" usage:"With --syslog, use the old BSD syslog format (<pri>wsbridge[pid]: msg) instead of RFC 5424."`
+	Record        string   `env:"RECORD" flag:"record" arg:"FILE" usage:"Record each session to FILE.N (N counts sessions from 1) in websockify's format, noVNC's playback JavaScript: both directions with millisecond times. Files are 0600: they hold everything typed, passwords included."`
+	RecordLimit   int64    `env:"RECORD_LIMIT" flag:"record-limit" arg:"BYTES" usage:"Largest recording file; later data of the session is not recorded and the file says it was truncated. 0 means 100 MiB."`
+	Traffic       bool     `env:"TRAFFIC" flag:"traffic" usage:"Write websockify's per-frame traffic glyphs to stdout: } frame from the client, > bytes to the target, < bytes from the target, { frame to the client."`
 
 	Heartbeat   seconds `env:"HEARTBEAT" flag:"heartbeat" arg:"N" usage:"Ping the client every N seconds; a client that sends nothing between two pings is closed. 0 turns pings off."`
 	IdleTimeout seconds `env:"IDLE_TIMEOUT" flag:"idle-timeout" arg:"N" usage:"Exit after N seconds with no open session (server-level, as websockify). 0 means never. For a per-connection limit see --conn-idle-timeout."`
@@ -40,8 +45,11 @@ type Config struct {
 	ConnIdleTimeout  seconds `env:"CONN_IDLE_TIMEOUT" flag:"conn-idle-timeout" arg:"N" usage:"Close a session that moved no data either way for N seconds. 0 means never. websockify has no such option; its --idle-timeout is server-level."`
 	DialTimeout      seconds `env:"DIAL_TIMEOUT" envDefault:"10" flag:"dial-timeout" arg:"N" usage:"Give up connecting to the target after N seconds. 0 means no limit but the operating system's."`
 	CloseTimeout     seconds `env:"CLOSE_TIMEOUT" envDefault:"5" flag:"close-timeout" arg:"N" usage:"How long a close handshake, a half-closed session and the final shutdown may take. 0 means the default, 5."`
+	ShutdownTimeout  seconds `env:"SHUTDOWN_TIMEOUT" flag:"shutdown-timeout" arg:"N" usage:"On SIGTERM or SIGINT, how long sessions get to answer their Close 1001 before they are cut. 0 means --close-timeout plus one second. Keep it under systemd's TimeoutStopSec (30 s in the unit)."`
 	HandshakeTimeout seconds `env:"HANDSHAKE_TIMEOUT" envDefault:"10" flag:"handshake-timeout" arg:"N" usage:"How long a client may take to send its HTTP request headers. 0 means no limit (not recommended: stalled handshakes pile up)."`
 	MaxFrameSize     int     `env:"MAX_FRAME_SIZE" envDefault:"65536" flag:"max-frame-size" arg:"BYTES" usage:"Largest frame payload sent to the client, and the size of each read from the target (the buffer every session holds). At most 16 MiB; 0 means the default."`
+	Compress         onOff   `env:"COMPRESS" envDefault:"on" flag:"compress" arg:"on|off" usage:"Agree to permessage-deflate (RFC 7692) when the client offers it (every browser does): the target's bytes go out compressed, without context takeover either way, so a session holds no compression state between messages. off answers as websockify (no extension)."`
+	CompressLevel    int     `env:"COMPRESS_LEVEL" envDefault:"1" flag:"compress-level" arg:"N" usage:"Compression level, 1 (fastest) to 9 (smallest)."`
 	MaxMessageSize   int64   `env:"MAX_MESSAGE_SIZE" flag:"max-message-size" arg:"BYTES" usage:"Close a client that sends a larger message with 1009. 0 means no limit, which costs no memory: messages are streamed, never held whole."`
 
 	TokenPlugin  string `env:"TOKEN_PLUGIN" flag:"token-plugin" arg:"CLASS" usage:"Choose each session's target by a token (the token query parameter, or the Host header with --host-token): TokenFile, ReadOnlyTokenFile, TokenFileName, UnixDomainSocketDirectory, TokenRedis or JWTTokenApi (websockify's names; websockify.token_plugins.X works too). No target argument then."`
@@ -92,6 +100,9 @@ func (c *Config) validate() error {
 	if c.MaxFrameSize < 0 || c.MaxFrameSize > maxFrameSizeLimit {
 		return usagef("wsbridge: --max-frame-size %d: want 0 to %d", c.MaxFrameSize, maxFrameSizeLimit)
 	}
+	if c.CompressLevel < 1 || c.CompressLevel > 9 {
+		return usagef("wsbridge: --compress-level %d: want 1 to 9", c.CompressLevel)
+	}
 	if c.MaxMessageSize < 0 {
 		return usagef("wsbridge: --max-message-size %d: want 0 or more", c.MaxMessageSize)
 	}
@@ -130,6 +141,35 @@ func (d seconds) String() string {
 
 // UnmarshalText parses an environment variable; see Set.
 func (d *seconds) UnmarshalText(b []byte) error { return d.Set(string(b)) }
+
+// onOff is a switch that takes a value: on or off (also true/false, yes/no,
+// 1/0), as --compress on. It is a flag.Value and, for the environment, an
+// encoding.TextUnmarshaler.
+type onOff bool
+
+// Set parses s; see onOff.
+func (b *onOff) Set(s string) error {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "on", "true", "yes", "1":
+		*b = true
+	case "off", "false", "no", "0":
+		*b = false
+	default:
+		return errors.New("want on or off")
+	}
+	return nil
+}
+
+// String formats b as on or off.
+func (b onOff) String() string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+// UnmarshalText parses an environment variable; see Set.
+func (b *onOff) UnmarshalText(t []byte) error { return b.Set(string(t)) }
 
 // logLevel is a pion log level written as its name.
 type logLevel logging.LogLevel

@@ -16,6 +16,7 @@ import (
 	"github.com/pion/logging"
 
 	"wsbridge/echo"
+	"wsbridge/frames/deflate"
 )
 
 // defaultEchoAddr is where `wsbridge echo` listens without an argument.
@@ -29,17 +30,20 @@ func runEcho(ctx context.Context, e runEnv) error {
 	fs.SetOutput(io.Discard)
 	maxMsg := fs.Int64("max-message-size", 0, "close messages larger than this with 1009 (0: no limit)")
 	verbose := fs.Bool("v", false, "log every failed connection")
+	compress := fs.Bool("compress", false, "agree to permessage-deflate")
 	help := fs.Bool("help", false, "print this help")
 	fs.BoolVar(help, "h", false, "print this help")
 	if err := fs.Parse(e.Args); err != nil {
 		return usagef("wsbridge echo: %w", err)
 	}
 	if *help {
-		_, err := fmt.Fprintf(e.Stdout, `Usage: wsbridge echo [--max-message-size BYTES] [-v] [addr:port]
+		_, err := fmt.Fprintf(e.Stdout, `Usage: wsbridge echo [--max-message-size BYTES] [--compress] [-v] [addr:port]
 
 A WebSocket echo server built on wsbridge's codec: text comes back as text,
 binary as binary, pings are answered and Close frames echoed. Listens on
-%s by default. Point Autobahn|Testsuite's fuzzingclient at it.
+%s by default. Point Autobahn|Testsuite's fuzzingclient at it; with
+--compress it agrees to permessage-deflate as the client asks (sections 12
+and 13), context takeover included.
 `, defaultEchoAddr)
 		return err
 	}
@@ -59,6 +63,13 @@ binary as binary, pings are answered and Close frames echoed. Listens on
 	log := lf.NewLogger("echo")
 
 	h := &echo.Handler{MaxMessage: *maxMsg, Log: log}
+	if *compress {
+		ext, err := deflate.New(deflate.Options{})
+		if err != nil {
+			return fmt.Errorf("wsbridge echo: %w", err)
+		}
+		h.Deflate = ext
+	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: maxHeaderBytes, ErrorLog: newErrorLog(lf)}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -12,16 +12,27 @@ import (
 	"time"
 
 	"wsbridge/frames"
+	"wsbridge/frames/deflate"
 )
 
 // TestEchoSubcommand starts `wsbridge echo 127.0.0.1:0`, echoes a text
-// message through it and stops it with the context.
+// message through it and stops it with the context; with --compress, the
+// message goes compressed both ways.
 func TestEchoSubcommand(t *testing.T) {
+	t.Run("plain", func(t *testing.T) { echoSubcommand(t, false) })
+	t.Run("--compress", func(t *testing.T) { echoSubcommand(t, true) })
+}
+
+func echoSubcommand(t *testing.T, compress bool) {
+	args, offer := []string{"echo", "127.0.0.1:0"}, ""
+	if compress {
+		args, offer = []string{"echo", "--compress", "127.0.0.1:0"}, "Sec-WebSocket-Extensions: permessage-deflate\r\n"
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan net.Addr, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, runEnv{Args: []string{"echo", "127.0.0.1:0"}, Stdout: io.Discard, Stderr: io.Discard, Ready: func(a net.Addr) { ready <- a }})
+		done <- run(ctx, runEnv{Args: args, Stdout: io.Discard, Stderr: io.Discard, Ready: func(a net.Addr) { ready <- a }})
 	}()
 	var addr net.Addr
 	select {
@@ -35,7 +46,7 @@ func TestEchoSubcommand(t *testing.T) {
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
-	fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s\r\n", offer)
 	br := bufio.NewReader(c)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
@@ -44,11 +55,25 @@ func TestEchoSubcommand(t *testing.T) {
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		t.Fatalf("got status %d, want 101", resp.StatusCode)
 	}
-	wr := frames.NewWriter(c, frames.RoleClient)
+	fw, fr := frames.NewWriter(c, frames.RoleClient), frames.NewReader(br, frames.RoleClient)
+	var wr interface {
+		WriteMessage(frames.Opcode, []byte) error
+	} = fw
+	var rd interface {
+		NextFrame() (frames.Header, error)
+		Read([]byte) (int, error)
+	} = fr
+	if compress {
+		ext, _ := deflate.New(deflate.Options{})
+		p, ok, err := ext.Accept(resp.Header.Values("Sec-WebSocket-Extensions"))
+		if err != nil || !ok {
+			t.Fatalf("extensions %q: %v %v, want permessage-deflate", resp.Header.Values("Sec-WebSocket-Extensions"), ok, err)
+		}
+		wr, rd = ext.NewWriter(fw, frames.RoleClient, p), ext.NewReader(fr, frames.RoleClient, p)
+	}
 	if err := wr.WriteMessage(frames.OpText, []byte("héllo")); err != nil {
 		t.Fatal(err)
 	}
-	rd := frames.NewReader(br, frames.RoleClient)
 	h, err := rd.NextFrame()
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +82,7 @@ func TestEchoSubcommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.Op != frames.OpText || string(got) != "héllo" {
+	if h.Op != frames.OpText || string(got) != "héllo" || (h.Rsv&frames.Rsv1 != 0) != compress {
 		t.Fatalf("got %v %q, want text %q", h.Op, got, "héllo")
 	}
 	// A live connection must not keep the command from stopping.

@@ -16,6 +16,7 @@ import (
 	"github.com/pion/logging"
 
 	"wsbridge/access"
+	"wsbridge/metrics"
 	"wsbridge/tlsconf"
 	"wsbridge/tokens"
 	"wsbridge/tunnel"
@@ -26,15 +27,17 @@ import (
 // plugins, --allow-origin, limits), who the client really is
 // (--trusted-proxy) and where the bridge may dial (--allow-target).
 type routing struct {
-	source   tokens.Source // nil without a token plugin
-	auth     access.Authenticator
-	clientIP *access.ClientIP
-	limiter  *access.Limiter
-	allow    *access.AllowList
-	tls      *tlsconf.Provider  // nil without TLS
-	toTarget *tlsconf.TargetTLS // nil without --ssl-target
-	logFile  *logFile           // nil without --log-file
-	log      logging.LeveledLogger
+	source     tokens.Source // nil without a token plugin
+	sourceName string        // the plugin's name, for metrics
+	auth       access.Authenticator
+	clientIP   *access.ClientIP
+	limiter    *access.Limiter
+	allow      *access.AllowList
+	tls        *tlsconf.Provider  // nil without TLS
+	toTarget   *tlsconf.TargetTLS // nil without --ssl-target
+	logFile    *logFile           // nil without --log-file
+	metrics    *metrics.Metrics   // nil without --metrics-listen
+	log        logging.LeveledLogger
 }
 
 // newRouting builds the routing from the settings; close releases it.
@@ -50,6 +53,7 @@ func newRouting(s *settings, lf logging.LoggerFactory) (*routing, error) {
 	}
 	if s.TokenPlugin != "" {
 		tokens.SetRedisLogger(lf) // go-redis logs process-wide; main owns the process
+		rt.sourceName = strings.TrimPrefix(s.TokenPlugin, "websockify.token_plugins.")
 		rt.source, err = tokens.New(s.TokenPlugin, s.TokenSource, tokens.Options{LoggerFactory: lf})
 		if err != nil {
 			return nil, fmt.Errorf("wsbridge: --token-plugin %s: %w", s.TokenPlugin, err)
@@ -206,6 +210,16 @@ func (rt *routing) resolve(ctx context.Context, r *http.Request, hostToken bool)
 		return tunnel.Route{}, &tunnel.HandshakeError{Status: http.StatusNotFound, Msg: "no token in the request"}
 	}
 	t, err := rt.source.Lookup(ctx, tok)
+	if rt.metrics != nil {
+		result := metrics.LookupFound
+		switch {
+		case errors.Is(err, tokens.ErrNotFound):
+			result = metrics.LookupNotFound
+		case err != nil:
+			result = metrics.LookupError
+		}
+		rt.metrics.TokenLookup(rt.sourceName, result)
+	}
 	switch {
 	case errors.Is(err, tokens.ErrNotFound):
 		return tunnel.Route{}, &tunnel.HandshakeError{Status: http.StatusNotFound, Msg: "unknown token"}

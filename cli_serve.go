@@ -5,15 +5,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/pion/logging"
 
+	"wsbridge/frames/deflate"
+	"wsbridge/record"
 	"wsbridge/static"
 	"wsbridge/tunnel"
 )
@@ -50,6 +54,14 @@ func serve(ctx context.Context, s *settings, e runEnv) error {
 		defer logf.Close()
 		logOut = logf
 	}
+	if s.Syslog != "" {
+		sysw, err := newSyslog(s.Syslog, s.LegacySyslog)
+		if err != nil {
+			return err
+		}
+		defer sysw.Close()
+		logOut = io.MultiWriter(logOut, sysw) // as websockify: syslog as well, not instead
+	}
 	lf := newLoggerFactory(logOut, s.level, s.env)
 	log := lf.NewLogger("main")
 	for _, k := range s.unknownEnv {
@@ -77,9 +89,24 @@ func serve(ctx context.Context, s *settings, e runEnv) error {
 	}()
 	hup := notifyHUP()
 	hupWG.Go(func() { rt.watchHUP(hupCtx, hup) }) // ends with hupCtx, waited for above
-	tun, err := newTunnel(s, e, lf, watch, rt)
+	mon, err := newMonitor(s, lf, rt.source)
 	if err != nil {
 		return err
+	}
+	if mon != nil {
+		rt.metrics = mon.m
+		defer func() { // after the sessions are closed: the last scrape sees them end
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+			defer cancel()
+			mon.stop(ctx)
+		}()
+	}
+	tun, err := newTunnel(s, e, lf, watch, rt, mon)
+	if err != nil {
+		return err
+	}
+	if mon != nil {
+		mon.start(tun)
 	}
 	srv := &http.Server{
 		Handler: tun,
@@ -123,6 +150,9 @@ func serve(ctx context.Context, s *settings, e runEnv) error {
 		log.Infof("listening on %s → %s", ln.Addr(), targetDescription(s))
 	}
 	pending := len(lns)
+	if mon != nil {
+		mon.setReady(true)
+	}
 	if e.Ready != nil {
 		e.Ready(lns[0].Addr())
 	}
@@ -158,6 +188,9 @@ func serve(ctx context.Context, s *settings, e runEnv) error {
 		log.Infof("--timeout: no longer accepting connections; waiting for %d open sessions", tun.Active())
 	}
 
+	if mon != nil {
+		mon.setReady(false) // load balancers stop sending new clients
+	}
 	if err := sd.notify("STOPPING=1", "STATUS=shutting down"); err != nil {
 		log.Warnf("sd_notify: %v", err)
 	}
@@ -187,7 +220,11 @@ func serve(ctx context.Context, s *settings, e runEnv) error {
 	// From here a second SIGINT or SIGTERM ends the process at once,
 	// without waiting for the sessions' close handshakes.
 	stopSignals()
-	shutdown(bg, grace, "sessions", tun.Shutdown, log)
+	sessionGrace := grace
+	if s.ShutdownTimeout > 0 {
+		sessionGrace = time.Duration(s.ShutdownTimeout)
+	}
+	shutdown(bg, sessionGrace, "sessions", tun.Shutdown, log)
 	for ; pending > 0; pending-- {
 		if err := <-served; serveErr == nil {
 			serveErr = err
@@ -213,7 +250,7 @@ func shutdown(ctx context.Context, grace time.Duration, what string, fn func(con
 
 // newTunnel builds the bridge, with the static page or --web directory
 // for requests that are not upgrades.
-func newTunnel(s *settings, e runEnv, lf logging.LoggerFactory, watch *sessionWatch, rt *routing) (*tunnel.Server, error) {
+func newTunnel(s *settings, e runEnv, lf logging.LoggerFactory, watch *sessionWatch, rt *routing, mon *monitor) (*tunnel.Server, error) {
 	page, err := static.New(static.Options{
 		Web:           s.Web,
 		FileOnly:      s.FileOnly,
@@ -242,17 +279,57 @@ func newTunnel(s *settings, e runEnv, lf logging.LoggerFactory, watch *sessionWa
 		cfg.Fallback = rt.guard(page)
 	}
 	rt.apply(s, &cfg)
+	if mon != nil {
+		mon.hook(&cfg)
+	}
 	if cfg.DialTimeout == 0 {
 		cfg.DialTimeout = -1 // --dial-timeout 0: no limit; tunnel's zero is its default
 	}
 	if s.Traffic {
 		cfg.Traffic = e.Stdout
 	}
+	if s.Compress {
+		ext, err := deflate.New(deflate.Options{
+			Level:                   s.CompressLevel,
+			ServerNoContextTakeover: true,
+			ClientNoContextTakeover: true,
+			Threshold:               compressThreshold,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("wsbridge: --compress: %w", err)
+		}
+		cfg.Deflate = ext
+	}
+	if s.Record != "" {
+		cfg.Record = recorder(s.Record, s.RecordLimit, lf.NewLogger("record"))
+	}
 	tun, err := tunnel.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("wsbridge: %w", err)
 	}
 	return tun, nil
+}
+
+// compressThreshold: smaller messages go out uncompressed; a keystroke's
+// echo would only grow.
+const compressThreshold = 64
+
+// recorder is --record: each session's recording goes to PREFIX.N. A file
+// that cannot be created is logged and the session goes on unrecorded.
+func recorder(prefix string, limit int64, log logging.LeveledLogger) func(int64) tunnel.Recorder {
+	if abs, err := filepath.Abs(prefix); err == nil {
+		prefix = abs // as websockify: the working directory may change
+	}
+	log.Infof("recording sessions to %s.N", prefix)
+	return func(n int64) tunnel.Recorder {
+		f, err := record.Open(prefix, n, limit)
+		if err != nil {
+			log.Warnf("session %d not recorded: %v", n, err)
+			return nil
+		}
+		log.Infof("recording session %d to %s", n, f.Name())
+		return f
+	}
 }
 
 // sessionWatch counts live sessions for --run-once and --idle-timeout and

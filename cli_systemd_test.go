@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"syscall"
@@ -293,4 +294,47 @@ func TestSystemdUnitsVerify(t *testing.T) {
 	if err != nil || len(bytes.TrimSpace(out)) > 0 {
 		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
 	}
+}
+
+// TestEnvExample: every WSBRIDGE_* variable the example environment file
+// names, commented out or not, is one wsbridge reads, and the file's
+// active settings parse.
+func TestEnvExample(t *testing.T) {
+	data, err := os.ReadFile("systemd/env.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{}
+	for _, o := range optionsOf(reflect.TypeFor[Config]()) {
+		known[o] = true
+	}
+	var active []string
+	for line := range strings.Lines(string(data)) {
+		line = strings.TrimSpace(line)
+		setting := strings.TrimPrefix(line, "#")
+		name, _, ok := strings.Cut(setting, "=")
+		if !ok || !strings.HasPrefix(name, envPrefix) {
+			continue
+		}
+		if !known[name] {
+			t.Errorf("env.example names %s, which is not an option", name)
+		}
+		if !strings.HasPrefix(line, "#") {
+			active = append(active, line)
+		}
+	}
+	if _, err := parseArgs(nil, active); err != nil {
+		t.Errorf("env.example's settings %q: %v", active, err)
+	}
+}
+
+// optionsOf lists the environment variables of Config's fields.
+func optionsOf(typ reflect.Type) []string {
+	var names []string
+	for f := range typ.Fields() {
+		if e := f.Tag.Get("env"); e != "" {
+			names = append(names, envPrefix+e)
+		}
+	}
+	return names
 }

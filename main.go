@@ -57,6 +57,10 @@ func run(ctx context.Context, e runEnv) error {
 		e.Args = e.Args[1:]
 		return runEcho(ctx, e)
 	}
+	if len(e.Args) > 0 && e.Args[0] == "health" {
+		e.Args = e.Args[1:]
+		return runHealth(ctx, e)
+	}
 	if len(e.Args) > 0 && e.Args[0] == "client" {
 		e.Args = e.Args[1:]
 		return runClient(ctx, e)

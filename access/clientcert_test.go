@@ -1,80 +1,32 @@
 package access
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"testing"
-	"time"
+
+	"wsbridge/internal/testpeer"
 )
 
 // testCA is a throwaway certificate authority.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-}
+type testCA struct{ *testpeer.CA }
 
-// newTestCA mints a CA valid for an hour.
-func newTestCA(t *testing.T) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "wsbridge test CA"},
-		NotBefore:             time.Now().Add(-time.Minute),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testCA{cert: cert, key: key}
-}
+func newTestCA(t *testing.T) testCA { return testCA{testpeer.NewCA(t, "wsbridge test CA")} }
 
 // issueClient mints a client certificate with the given CN and SANs.
-func (ca *testCA) issueClient(t *testing.T, cn string, dns, emails []string) tls.Certificate {
+func (ca testCA) issueClient(t *testing.T, cn string, dns, emails []string) tls.Certificate {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:   big.NewInt(2),
+	return ca.Sign(t, &x509.Certificate{
 		Subject:        pkix.Name{CommonName: cn},
 		DNSNames:       dns,
 		EmailAddresses: emails,
-		NotBefore:      time.Now().Add(-time.Minute),
-		NotAfter:       time.Now().Add(time.Hour),
-		KeyUsage:       x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:    []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
+	})
 }
 
 // TestClientCertCNAuthTLS runs real TLS handshakes: the server verifies
@@ -84,7 +36,7 @@ func TestClientCertCNAuthTLS(t *testing.T) {
 	ca := newTestCA(t)
 	alice := ca.issueClient(t, "alice", []string{"alice.example.com"}, []string{"alice@example.com"})
 	pool := x509.NewCertPool()
-	pool.AddCert(ca.cert)
+	pool.AddCert(ca.Cert)
 
 	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a, err := NewAuth("ClientCertCNAuth", r.URL.Query().Get("names"))
@@ -166,7 +118,7 @@ func TestClientCertCNAuthState(t *testing.T) {
 		{"plain HTTP", nil, 403},
 		{"unverified peer cert", &tls.ConnectionState{PeerCertificates: []*x509.Certificate{alice.Leaf}}, 403},
 		{"empty chain", &tls.ConnectionState{VerifiedChains: [][]*x509.Certificate{{}}}, 403},
-		{"verified", &tls.ConnectionState{VerifiedChains: [][]*x509.Certificate{{alice.Leaf, ca.cert}}}, 0},
+		{"verified", &tls.ConnectionState{VerifiedChains: [][]*x509.Certificate{{alice.Leaf, ca.Cert}}}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

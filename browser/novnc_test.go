@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,8 +33,6 @@ const (
 	xtermGeometry = "30x4+420+300"
 	xtermPoint    = "480,320"
 )
-
-var listeningRE = regexp.MustCompile(`listening on (\S+)`)
 
 type tools struct{ node, chromium, xvnc, xsetroot, xterm string }
 
@@ -68,17 +65,6 @@ func needTools(t *testing.T) tools {
 		missing(t, "needs npm puppeteer-core: run `npm ci --prefix browser` (.ci/run does): "+err.Error())
 	}
 	return tl
-}
-
-// buildBinary builds wsbridge into a temporary directory.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "wsbridge")
-	out, err := exec.Command("go", "build", "-o", bin, "wsbridge").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // startXvnc starts a VNC server on a display Xvnc picks itself (-displayfd)
@@ -146,50 +132,10 @@ func startXvnc(t *testing.T, xvnc string, rfbPort int) string {
 // address from its "listening on" log line, and its log.
 func startBridge(t *testing.T, bin string, args ...string) (string, *testpeer.Output) {
 	t.Helper()
-	pr, pw := io.Pipe()
-	log := testpeer.NewOutput()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
-	cmd.Stderr = io.MultiWriter(log, pw)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	found := make(chan string, 1)
-	var wg sync.WaitGroup
-	wg.Go(func() { // reaps wsbridge; ends when it exits
-		cmd.Wait()
-		pw.Close()
-		close(exited)
-	})
-	wg.Go(func() { // reads the log until the pipe closes
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			if m := listeningRE.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case found <- m[1]:
-				default:
-				}
-			}
-		}
-		io.Copy(io.Discard, pr)
-	})
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		wg.Wait()
-		if t.Failed() {
-			t.Logf("wsbridge log:\n%s", log)
-		}
-	})
-	select {
-	case addr := <-found:
-		return addr, log
-	case <-exited:
-		t.Fatalf("wsbridge exited before listening:\n%s", log)
-	case <-time.After(waitLimit):
-		t.Fatalf("wsbridge did not listen within %v:\n%s", waitLimit, log)
-	}
-	return "", nil
+	b := testpeer.StartBridge(t, cmd)
+	return b.Addr, b.Stderr
 }
 
 // browserRun is novnc.mjs running headless Chromium.
@@ -339,11 +285,12 @@ func checkPNG(t *testing.T, path string) []byte {
 // bridge to a real VNC server (TigerVNC's Xvnc), all on loopback. It
 // checks that noVNC connects, that the canvas shows the server's screen
 // (its solid background colour), and that a click and keystrokes sent in
-// the browser reach an xterm on the VNC display; then the same connection
-// through a token route and over wss://.
+// the browser reach an xterm on the VNC display, with permessage-deflate
+// (Chromium offers it, wsbridge agrees by default); then the same
+// connection through a token route without compression, and over wss://.
 func TestNoVNC(t *testing.T) {
 	tl := needTools(t)
-	bin := buildBinary(t)
+	bin := testpeer.BuildBridge(t)
 	shots := artifacts(t)
 
 	// The VNC server: a solid background and an xterm whose shell writes
@@ -365,7 +312,7 @@ func TestNoVNC(t *testing.T) {
 
 	t.Run("plain", func(t *testing.T) {
 		start := time.Now()
-		addr, _ := startBridge(t, bin, "--web", novncDir, "127.0.0.1:0", rfb)
+		addr, log := startBridge(t, bin, "--web", novncDir, "127.0.0.1:0", rfb)
 		shot := filepath.Join(shots, "novnc-plain.png")
 		b := startBrowser(t, tl,
 			"NOVNC_URL=http://"+addr+"/vnc.html?autoconnect=1&resize=off&path=websockify",
@@ -378,6 +325,11 @@ func TestNoVNC(t *testing.T) {
 		waitFile(t, got, "hello")
 		t.Logf("xterm on %s got the typed line after %v", display, time.Since(start))
 		b.finish(t)
+		// Chromium offers permessage-deflate, and wsbridge agrees by
+		// default: the whole session ran compressed.
+		if !log.WaitFor("compressed=true", waitLimit) {
+			t.Errorf("no compressed session in wsbridge's log:\n%s", log)
+		}
 		png := checkPNG(t, shot)
 		t.Logf("screenshot %s", shot)
 		// The README's picture; only rewritten on request, from a run
@@ -397,7 +349,8 @@ func TestNoVNC(t *testing.T) {
 		if err := os.WriteFile(tokens, []byte("vnc1: "+rfb+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		addr, log := startBridge(t, bin, "--web", novncDir, "--token-plugin", "TokenFile", "--token-source", tokens, "127.0.0.1:0")
+		// --compress off: the websockify-compatible wire, no extension.
+		addr, log := startBridge(t, bin, "--web", novncDir, "--compress", "off", "--token-plugin", "TokenFile", "--token-source", tokens, "127.0.0.1:0")
 		shot := filepath.Join(shots, "novnc-token.png")
 		b := startBrowser(t, tl,
 			"NOVNC_URL=http://"+addr+"/vnc.html?autoconnect=1&resize=off&path=websockify%3Ftoken%3Dvnc1",
@@ -407,6 +360,9 @@ func TestNoVNC(t *testing.T) {
 		checkPNG(t, shot)
 		if !strings.Contains(log.String(), rfb) {
 			t.Errorf("wsbridge's log does not mention the token's target %s", rfb)
+		}
+		if !log.WaitFor("session closed", waitLimit) || strings.Contains(log.String(), "compressed=true") {
+			t.Errorf("want one uncompressed session with --compress off:\n%s", log)
 		}
 	})
 

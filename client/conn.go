@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"wsbridge/frames"
+	"wsbridge/frames/deflate"
 )
 
 // bufSize is the most input one frame carries, and the output copy
@@ -18,13 +19,16 @@ const bufSize = 32 << 10
 // it without a Close handshake.
 type Conn struct {
 	nc        net.Conn
-	rd        *frames.Reader // read by Pipe's own goroutine only
+	rd        frameSource     // read by Pipe's own goroutine only
+	dr        *deflate.Reader // nil without permessage-deflate
 	proto     string
 	url       string // for messages, password redacted
 	heartbeat time.Duration
 
-	wmu sync.Mutex     // serialises frames: data, pongs, pings, Close
-	wr  *frames.Writer // guarded by wmu
+	wmu   sync.Mutex      // serialises frames: data, pongs, pings, Close
+	wr    *frames.Writer  // guarded by wmu
+	dw    *deflate.Writer // guarded by wmu; nil without permessage-deflate
+	ended bool            // guarded by wmu: Pipe returned, input has nowhere to go
 
 	lastSeen atomic.Int64 // UnixNano of the last frame or payload from the server
 	upBusy   atomic.Bool  // the input pump is blocked writing (heartbeat)
@@ -34,17 +38,48 @@ type Conn struct {
 	abortErr error // guarded by amu: why abort ended the tunnel
 }
 
-func newConn(nc net.Conn, br *bufio.Reader, proto, url string, heartbeat time.Duration) *Conn {
+// newConn wraps an upgraded connection; ext is not nil when
+// permessage-deflate was agreed, with params.
+func newConn(nc net.Conn, br *bufio.Reader, proto, url string, heartbeat time.Duration, ext *deflate.Extension, params deflate.Params) *Conn {
+	fr := frames.NewReader(br, frames.RoleClient)
 	c := &Conn{
 		nc:        nc,
-		rd:        frames.NewReader(br, frames.RoleClient),
+		rd:        fr,
 		wr:        frames.NewWriter(nc, frames.RoleClient),
 		proto:     proto,
 		url:       url,
 		heartbeat: heartbeat,
 	}
+	if ext != nil {
+		c.dr = ext.NewReader(fr, frames.RoleClient, params)
+		c.dw = ext.NewWriter(c.wr, frames.RoleClient, params)
+		c.rd = c.dr
+	}
 	c.lastSeen.Store(time.Now().UnixNano())
 	return c
+}
+
+// frameSource reads the server's frames: a frames.Reader, or a
+// deflate.Reader inflating compressed messages read through one.
+type frameSource interface {
+	NextFrame() (frames.Header, error)
+	Read(p []byte) (int, error)
+	ControlPayload() []byte
+}
+
+// Compressed reports whether permessage-deflate was agreed.
+func (c *Conn) Compressed() bool { return c.dr != nil }
+
+// release ends input and returns the compression state to the pools;
+// Pipe's reader has stopped.
+func (c *Conn) release() {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.ended = true
+	if c.dr != nil {
+		c.dr.Release()
+		c.dw.Release()
+	}
 }
 
 // Subprotocol returns the subprotocol the server chose, "" for none.
@@ -62,11 +97,17 @@ func (c *Conn) Close() error { return c.nc.Close() }
 // blocked read and write on the connection fails, and Pipe returns err.
 // The first call wins.
 func (c *Conn) abort(err error) {
+	c.setCause(err)
+	c.nc.SetDeadline(time.Unix(1, 0))
+}
+
+// setCause records why the tunnel is ending, unless a cause is recorded
+// already; from then on a failed read reports it.
+func (c *Conn) setCause(err error) {
 	c.amu.Lock()
 	defer c.amu.Unlock()
 	if c.abortErr == nil {
 		c.abortErr = err
-		c.nc.SetDeadline(time.Unix(1, 0))
 	}
 }
 

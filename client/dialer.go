@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"wsbridge/frames/deflate"
 )
 
 // Subprotocol is offered when Dialer.Subprotocols is nil: the binary
@@ -53,6 +55,11 @@ type Dialer struct {
 	// (ErrDropped). Zero sends no pings and never gives up on a silent
 	// server.
 	Heartbeat time.Duration
+
+	// Deflate, if not nil, offers permessage-deflate (RFC 7692) on its
+	// terms; if the server agrees, input goes out compressed and the
+	// server's compressed messages are inflated. Nil offers nothing.
+	Deflate *deflate.Extension
 
 	// NetDialer dials TCP, to the server or the proxy. Nil uses a
 	// net.Dialer with a 30 s keepalive.

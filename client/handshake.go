@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"wsbridge/frames"
+
+	"wsbridge/frames/deflate"
 )
 
 // handshake sends the upgrade request on nc and checks the answer
@@ -42,6 +44,9 @@ func (d *Dialer) handshake(ctx context.Context, nc net.Conn, wsURL, hu *url.URL,
 	offered := d.subprotocols()
 	if len(offered) > 0 {
 		req.Header.Set("Sec-WebSocket-Protocol", strings.Join(offered, ", "))
+	}
+	if d.Deflate != nil {
+		req.Header.Set("Sec-WebSocket-Extensions", d.Deflate.Offer())
 	}
 	if req.Header.Get("User-Agent") == "" {
 		req.Header.Set("User-Agent", "wsbridge-client")
@@ -74,10 +79,24 @@ func (d *Dialer) handshake(ctx context.Context, nc net.Conn, wsURL, hu *url.URL,
 	if proto != "" && !slices.Contains(offered, proto) {
 		return nil, fmt.Errorf("client: handshake with %s: server chose subprotocol %q, offered %q", addr, proto, offered)
 	}
-	if ext := resp.Header.Get("Sec-WebSocket-Extensions"); ext != "" {
-		return nil, fmt.Errorf("client: handshake with %s: server chose extension %q, offered none", addr, ext)
+	// §9.1: an extension the client did not offer, or parameters it did
+	// not allow, fail the connection.
+	exts := resp.Header.Values("Sec-WebSocket-Extensions")
+	if d.Deflate == nil {
+		if len(exts) > 0 {
+			return nil, fmt.Errorf("client: handshake with %s: server chose extension %q, offered none", addr, strings.Join(exts, ", "))
+		}
+		return newConn(nc, br, proto, wsURL.Redacted(), d.Heartbeat, nil, deflate.Params{}), nil
 	}
-	return newConn(nc, br, proto, wsURL.Redacted(), d.Heartbeat), nil
+	params, ok, err := d.Deflate.Accept(exts)
+	if err != nil {
+		return nil, fmt.Errorf("client: handshake with %s: %w", addr, err)
+	}
+	ext := d.Deflate
+	if !ok {
+		ext = nil // the server declined: plain frames
+	}
+	return newConn(nc, br, proto, wsURL.Redacted(), d.Heartbeat, ext, params), nil
 }
 
 // firstLine returns the first non-empty line of a refusal's body, cut to

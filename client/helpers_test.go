@@ -28,9 +28,16 @@ const waitLimit = 10 * time.Second
 // when the test ends.
 func bridge(t *testing.T, target string, tlsCfg *tls.Config) string {
 	t.Helper()
+	return bridgeWith(t, tunnel.Config{Target: target}, tlsCfg)
+}
+
+// bridgeWith is bridge for a tunnel configured by cfg.
+func bridgeWith(t *testing.T, cfg tunnel.Config, tlsCfg *tls.Config) string {
+	t.Helper()
 	lf := logging.NewDefaultLoggerFactory()
 	lf.DefaultLogLevel = logging.LogLevelError
-	ts, err := tunnel.New(tunnel.Config{Target: target, LoggerFactory: lf})
+	cfg.LoggerFactory = lf
+	ts, err := tunnel.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

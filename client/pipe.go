@@ -49,6 +49,7 @@ func (c *Conn) Pipe(ctx context.Context, dst io.Writer, src io.Reader) error {
 	}
 
 	err := c.serverToOutput(dst)
+	defer c.release() // after the input pump is done with the writer, or ended below
 
 	c.stopping.Store(true)
 	close(done)
@@ -154,13 +155,18 @@ func (c *Conn) sendInput(src io.Reader) error {
 		n, rerr := src.Read(buf[frames.MaxHeaderLen:])
 		if n > 0 {
 			c.wmu.Lock()
-			if c.wr.Closed() {
+			if c.wr.Closed() || c.ended {
 				// The tunnel is closing: input has nowhere to go.
 				c.wmu.Unlock()
 				return nil
 			}
 			c.upBusy.Store(true)
-			werr := c.wr.WriteFrameInPlace(frames.OpBinary, true, buf[:frames.MaxHeaderLen+n])
+			var werr error
+			if c.dw != nil {
+				werr = c.dw.WriteMessage(frames.OpBinary, buf[frames.MaxHeaderLen:frames.MaxHeaderLen+n])
+			} else {
+				werr = c.wr.WriteFrameInPlace(frames.OpBinary, true, buf[:frames.MaxHeaderLen+n])
+			}
 			c.upBusy.Store(false)
 			c.wmu.Unlock()
 			if werr != nil {
@@ -194,9 +200,14 @@ func (c *Conn) watch(ctx context.Context, done <-chan struct{}) {
 	select {
 	case <-done:
 	case <-ctx.Done():
+		// The cause first: the server may close the connection as soon
+		// as it reads the Close, and the reader must not take that for
+		// a dropped tunnel.
+		cause := fmt.Errorf("client: %w", context.Cause(ctx))
+		c.setCause(cause)
 		c.nc.SetWriteDeadline(time.Now().Add(time.Second))
 		_, _ = c.writeClose(frames.CloseGoingAway, "client going away")
-		c.abort(fmt.Errorf("client: %w", context.Cause(ctx)))
+		c.abort(cause)
 	}
 }
 

@@ -6,10 +6,13 @@
 // boundaries.
 //
 // Messages are echoed as they arrive, fragment by fragment, so a message
-// of any size passes through a fixed buffer.
+// of any size passes through a fixed buffer. With permessage-deflate
+// (Handler.Deflate) a compressed message is inflated as it arrives and
+// echoed compressed, in the same bounded memory.
 package echo
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +24,7 @@ import (
 	"github.com/pion/logging"
 
 	"wsbridge/frames"
+	"wsbridge/frames/deflate"
 	"wsbridge/tunnel"
 )
 
@@ -32,6 +36,10 @@ type Handler struct {
 	// CloseTimeout bounds the wait for the client's Close reply after a
 	// protocol error. Zero means tunnel.DefaultCloseTimeout.
 	CloseTimeout time.Duration
+	// Deflate, when set, agrees to permessage-deflate (RFC 7692) with
+	// clients that offer it and echoes every message compressed. Nil
+	// declines the extension, and RSV1 is then a protocol error (1002).
+	Deflate *deflate.Extension
 	// Log receives one line per failed connection; nil logs nothing.
 	Log logging.LeveledLogger
 
@@ -86,6 +94,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		tunnel.Refuse(w, herr)
 		return
 	}
+	var (
+		params   deflate.Params
+		compress bool
+	)
+	if h.Deflate != nil {
+		params, hs.Extensions, compress = h.Deflate.Negotiate(r.Header.Values("Sec-WebSocket-Extensions"))
+	}
 	conn, br, err := tunnel.Accept(w, hs)
 	if err != nil {
 		h.logf("%s: %v", r.RemoteAddr, err)
@@ -96,9 +111,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer h.untrack(conn)
-	rd := frames.NewReader(br, frames.RoleServer)
-	rd.MaxMessage = h.MaxMessage
-	wr := frames.NewWriter(conn, frames.RoleServer)
+	fr := frames.NewReader(br, frames.RoleServer)
+	fr.MaxMessage = h.MaxMessage
+	fw := frames.NewWriter(conn, frames.RoleServer)
+	var rd reader = fr
+	var wr writer = fw
+	if compress {
+		dr := h.Deflate.NewReader(fr, frames.RoleServer, params)
+		defer dr.Release()
+		dw := h.Deflate.NewWriter(fw, frames.RoleServer, params)
+		defer dw.Release()
+		rd, wr = dr, dw
+	}
 	err = h.echo(rd, wr)
 	code := frames.CloseCodeOf(err)
 	if code != 0 {
@@ -110,15 +134,48 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		conn.SetWriteDeadline(time.Now().Add(timeout))
 		var fe *frames.Error
 		errors.As(err, &fe)
-		_ = wr.WriteClose(code, fe.Msg)
+		if fw.WriteClose(code, fe.Msg) == nil {
+			linger(conn, br, timeout)
+		}
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
 		h.logf("%s: %v", r.RemoteAddr, err)
 	}
 }
 
+// linger waits, up to timeout, for the client to close after a Close that
+// failed the connection, discarding what it still sends. Closing at once
+// with unread data would reset the connection, and a reset can destroy
+// the Close frame before the client reads it (RFC 6455 §7.1.1 has the
+// server close TCP after the client has the Close).
+func linger(conn net.Conn, br *bufio.Reader, timeout time.Duration) {
+	if cw, ok := conn.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	conn.SetReadDeadline(time.Now().Add(timeout))
+	io.Copy(io.Discard, br)
+}
+
+// reader is a frames.Reader, or a deflate.Reader inflating what one reads.
+type reader interface {
+	NextFrame() (frames.Header, error)
+	Read(p []byte) (int, error)
+	ControlPayload() []byte
+	MessageOp() frames.Opcode
+}
+
+// writer is a frames.Writer, or a deflate.Writer compressing through one.
+type writer interface {
+	WriteFragment(op frames.Opcode, p []byte, fin bool) error
+	WriteControl(op frames.Opcode, payload []byte) error
+	WriteClose(code frames.CloseCode, reason string) error
+}
+
 // echo runs until the client's Close (echoed; returns nil) or an error.
-func (h *Handler) echo(rd *frames.Reader, wr *frames.Writer) error {
+// Each piece of a data frame is echoed as a fragment as soon as it is
+// read; the fragment that ends the message is the one after whose read
+// MessageOp turns 0, so no empty closing fragment is needed.
+func (h *Handler) echo(rd reader, wr writer) error {
 	buf := make([]byte, bufSize)
 	for {
 		fh, err := rd.NextFrame()
@@ -140,24 +197,23 @@ func (h *Handler) echo(rd *frames.Reader, wr *frames.Writer) error {
 		}
 		op := rd.MessageOp()
 		if op == 0 {
-			op = fh.Op // a one-frame message, already finished (empty)
+			op = fh.Op // a frame that ended its message already (empty)
 		}
-		if fh.Length == 0 {
-			if err := wr.WriteFragment(op, nil, fh.Fin); err != nil {
-				return fmt.Errorf("echo: write: %w", err)
-			}
-			continue
-		}
-		for rd.Remaining() > 0 {
+		for {
 			// A read error (invalid UTF-8 included) drops the bytes read
 			// with it: nothing invalid is ever echoed.
 			n, rerr := rd.Read(buf)
 			if rerr != nil && rerr != io.EOF {
 				return rerr
 			}
-			last := fh.Fin && rd.Remaining() == 0
-			if err := wr.WriteFragment(op, buf[:n], last); err != nil {
-				return fmt.Errorf("echo: write: %w", err)
+			last := rd.MessageOp() == 0
+			if n > 0 || last {
+				if err := wr.WriteFragment(op, buf[:n], last); err != nil {
+					return fmt.Errorf("echo: write: %w", err)
+				}
+			}
+			if last || rerr == io.EOF {
+				break
 			}
 		}
 	}

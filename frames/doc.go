@@ -13,6 +13,10 @@
 // to the caller as they arrive, also between fragments. Writer writes
 // frames, fragments long payloads, and masks in the client role.
 //
+// Extensions sit on top: Reader.AllowedRsv lets their RSV bits through and
+// Writer.WriteFrame sets them. The subpackage deflate is permessage-deflate
+// (RFC 7692), wrapping a Reader and a Writer.
+//
 // Nothing here buffers a whole message: memory per Reader and Writer is a
 // few hundred bytes plus what the caller's buffers hold.
 //

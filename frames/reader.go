@@ -37,6 +37,7 @@ type Reader struct {
 
 	msgOp  Opcode // opcode of the open message, or 0 when none is open
 	msgLen int64
+	text   bool // the open message's payload is checked as UTF-8
 	utf8   utf8State
 
 	ctrl  [MaxControlPayload]byte
@@ -103,6 +104,10 @@ func (r *Reader) NextFrame() (Header, error) {
 			return h, r.fail(ErrUnfinishedMessage)
 		}
 		r.msgOp, r.msgLen = h.Op, 0
+		// A message whose first frame has an RSV bit set carries an
+		// extension's encoding (permessage-deflate's compressed bytes):
+		// the extension checks the text once it has decoded it.
+		r.text = h.Op == OpText && h.Rsv == 0
 		r.utf8.reset()
 	}
 	// Compare before adding: msgLen+h.Length can overflow int64 (two frames
@@ -127,7 +132,9 @@ func (r *Reader) NextFrame() (Header, error) {
 // Read reads the current data frame's payload, unmasked. It returns io.EOF
 // at the end of the frame (Header.Fin tells whether the message ends
 // there). In a text message it stops at the first byte that is not valid
-// UTF-8 with ErrInvalidUTF8, returning the valid bytes before it.
+// UTF-8 with ErrInvalidUTF8, returning the valid bytes before it (unless
+// the message's first frame had an RSV bit set: its payload is then an
+// extension's encoding, which the extension checks after decoding).
 func (r *Reader) Read(p []byte) (int, error) {
 	if r.err != nil {
 		return 0, r.err
@@ -147,7 +154,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 			r.pos = Mask(r.h.Mask, r.pos, p[:n])
 		}
 		r.left -= int64(n)
-		if r.msgOp == OpText {
+		if r.text {
 			if i := r.utf8.feed(p[:n]); i >= 0 {
 				return i, r.fail(ErrInvalidUTF8)
 			}
@@ -206,7 +213,7 @@ func (r *Reader) endFrame() error {
 	}
 	// §8.1: a text message must be valid UTF-8 as a whole; a code point
 	// left open at the end of the message is invalid.
-	if r.msgOp == OpText && !r.utf8.complete() {
+	if r.text && !r.utf8.complete() {
 		return r.fail(ErrInvalidUTF8)
 	}
 	r.msgOp = 0

@@ -256,3 +256,25 @@ func TestReaderLengthTopBit(t *testing.T) {
 		checkErr(t, err, ErrLengthOverflow, CloseProtocolError)
 	}
 }
+
+// A text message whose first frame has an RSV bit set carries an
+// extension's encoding: the Reader does not check it as UTF-8 (the
+// extension checks the decoded text, with a UTF8Checker).
+func TestReaderRsvTextNotChecked(t *testing.T) {
+	in := cat(rawFrame(false, Rsv1, OpText, "\xff\xfe"), rawFrame(true, 0, OpContinuation, "\xe2\x82"), rawFrame(true, 0, OpText, "\xff"))
+	r := NewReader(bytes.NewReader(in), RoleServer)
+	r.AllowedRsv = Rsv1
+	evs, err := readEvents(r, make([]byte, 8))
+	if d := diffEvents(evs, []event{msg(OpText, "\xff\xfe\xe2\x82")}); d != "" {
+		t.Error(d)
+	}
+	checkErr(t, err, ErrInvalidUTF8, CloseInvalidPayload) // the last one has no RSV bit
+	var c UTF8Checker
+	if c.Feed([]byte("ok \xe2\x82")) != -1 || c.Complete() || c.Feed([]byte("\xac \xff")) != 2 {
+		t.Error("UTF8Checker: a split euro sign or a bad byte misjudged")
+	}
+	c.Reset()
+	if c.Feed([]byte("\xac")) != 0 {
+		t.Error("UTF8Checker: Reset kept the open code point")
+	}
+}

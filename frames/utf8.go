@@ -92,3 +92,21 @@ func (s *utf8State) complete() bool { return s.need == 0 }
 
 // reset forgets any partial sequence.
 func (s *utf8State) reset() { *s = utf8State{} }
+
+// UTF8Checker validates UTF-8 text that arrives in pieces split anywhere,
+// failing at the first byte that cannot be part of valid text. The Reader
+// checks text messages itself; an extension that decodes a payload
+// (permessage-deflate) checks the decoded text with one of these. The zero
+// value is ready to use.
+type UTF8Checker struct{ s utf8State }
+
+// Feed validates p as the continuation of the text fed before. It returns
+// the index of the first invalid byte in p, or -1 if there is none.
+func (c *UTF8Checker) Feed(p []byte) int { return c.s.feed(p) }
+
+// Complete reports whether the text fed so far ends on a code point
+// boundary: a message must, RFC 6455 §8.1.
+func (c *UTF8Checker) Complete() bool { return c.s.complete() }
+
+// Reset forgets the text fed so far.
+func (c *UTF8Checker) Reset() { c.s.reset() }

@@ -165,6 +165,23 @@ func (w *Writer) WriteFrameInPlace(op Opcode, fin bool, buf []byte) error {
 	return err
 }
 
+// WriteFrame writes one frame with payload p as h describes it: Fin, Rsv
+// and Op go out as given, Length and the mask are filled in (p is never
+// modified). It is for extensions that give meaning to RSV bits:
+// permessage-deflate sets RSV1 on the first frame of a compressed message.
+// As with WriteFrameInPlace, the caller keeps fragments in order.
+func (w *Writer) WriteFrame(h Header, p []byte) error {
+	h.Length, h.Masked = int64(len(p)), false
+	err := w.writeFrame(h, p)
+	switch {
+	case h.Op == OpClose:
+		w.closed = true
+	case !h.Op.IsControl():
+		w.msgOpen = !h.Fin
+	}
+	return err
+}
+
 // writeFrame writes one frame with payload p, which it never modifies.
 func (w *Writer) writeFrame(h Header, p []byte) error {
 	if w.closed {

@@ -289,3 +289,30 @@ func TestWriterAllocs(t *testing.T) {
 		}
 	}
 }
+
+// WriteFrame sends RSV bits, opcode and FIN as given, masks in the client
+// role without touching the caller's payload, and tracks the open message.
+func TestWriteFrame(t *testing.T) {
+	for _, role := range []Role{RoleServer, RoleClient} {
+		var wire bytes.Buffer
+		w := NewWriter(&wire, role)
+		p := []byte(strings.Repeat("compressed", 40))
+		if err := w.WriteFrame(Header{Rsv: Rsv1, Op: OpText}, p); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.WriteMessage(OpBinary, nil); err != errMessageOpen {
+			t.Errorf("%v: a message after an unfinished WriteFrame: got %v, want %v", role, err, errMessageOpen)
+		}
+		if err := w.WriteFrame(Header{Fin: true, Op: OpContinuation}, p[:3]); err != nil {
+			t.Fatal(err)
+		}
+		if string(p[:10]) != "compressed" {
+			t.Errorf("%v: payload modified", role)
+		}
+		got := splitFrames(t, wire.Bytes())
+		if len(got) != 2 || got[0].h.Rsv != Rsv1 || got[0].h.Fin || got[0].h.Op != OpText || string(got[0].payload) != string(p) ||
+			got[1].h.Rsv != 0 || !got[1].h.Fin || got[1].h.Op != OpContinuation || got[1].h.Masked != (role == RoleClient) {
+			t.Errorf("%v: got frames %+v", role, got)
+		}
+	}
+}

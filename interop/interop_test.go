@@ -16,6 +16,7 @@ import (
 	"github.com/pion/logging"
 
 	"wsbridge/echo"
+	"wsbridge/frames/deflate"
 	"wsbridge/internal/testpeer"
 	"wsbridge/tlsconf"
 	"wsbridge/tunnel"
@@ -92,6 +93,45 @@ func TestWSEcho(t *testing.T) {
 	runNode(t, node, "echo", "ws://"+addr+"/")
 }
 
+// TestWSDeflate points npm ws with perMessageDeflate on at the echo server
+// with permessage-deflate: for each of ws's parameters (and for a server
+// that wants no context takeover either way) the agreed parameters as ws
+// reads them, then messages of many sizes and both types echoed byte-exact,
+// compressed, also fragmented with a ping between the fragments.
+func TestWSDeflate(t *testing.T) {
+	node := needNodeWS(t)
+	tests := []struct {
+		name   string
+		ws     string // ws's perMessageDeflate options
+		server deflate.Options
+		want   string // the parameters ws agrees to
+	}{
+		{"default", `{}`, deflate.Options{}, `{}`},
+		{"threshold 0", `{"threshold":0}`, deflate.Options{}, `{}`},
+		{"serverNoContextTakeover", `{"serverNoContextTakeover":true}`, deflate.Options{}, `{"server_no_context_takeover":true}`},
+		{"clientNoContextTakeover", `{"clientNoContextTakeover":true,"threshold":0}`, deflate.Options{}, `{"client_no_context_takeover":true}`},
+		{"serverMaxWindowBits 8", `{"serverMaxWindowBits":8}`, deflate.Options{}, `{"server_max_window_bits":8}`},
+		{"serverMaxWindowBits 11", `{"serverMaxWindowBits":11}`, deflate.Options{}, `{"server_max_window_bits":11}`},
+		{"clientMaxWindowBits 9", `{"clientMaxWindowBits":9,"threshold":0}`, deflate.Options{}, `{"client_max_window_bits":9}`},
+		{"all", `{"serverNoContextTakeover":true,"clientNoContextTakeover":true,"serverMaxWindowBits":10,"clientMaxWindowBits":12}`, deflate.Options{},
+			`{"server_no_context_takeover":true,"client_no_context_takeover":true,"server_max_window_bits":10,"client_max_window_bits":12}`},
+		{"server without takeover", `{}`, deflate.Options{ServerNoContextTakeover: true, ClientNoContextTakeover: true},
+			`{"server_no_context_takeover":true,"client_no_context_takeover":true}`},
+		{"server windows", `{}`, deflate.Options{ServerMaxWindowBits: 9, ClientMaxWindowBits: 10, Level: 6},
+			`{"server_max_window_bits":9,"client_max_window_bits":10}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ext, err := deflate.New(tt.server)
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr := serve(t, &echo.Handler{Deflate: ext})
+			runNode(t, node, "deflate", "ws://"+addr+"/", "WS_DEFLATE="+tt.ws, "WS_DEFLATE_WANT="+tt.want)
+		})
+	}
+}
+
 // TestWSBridge points npm ws at the bridge in front of a TCP echo target.
 func TestWSBridge(t *testing.T) {
 	node := needNodeWS(t)
@@ -107,6 +147,38 @@ func TestWSBridge(t *testing.T) {
 		srv.Shutdown(ctx)
 	})
 	runNode(t, node, "bridge", "ws://"+addr+"/websockify")
+}
+
+// TestWSBridgeDeflate points npm ws with perMessageDeflate on at the
+// bridge configured as wsbridge runs by default (no context takeover
+// either way, small messages uncompressed), for several of ws's offers.
+func TestWSBridgeDeflate(t *testing.T) {
+	node := needNodeWS(t)
+	target := testpeer.TCP(t, testpeer.Echo)
+	ext, err := deflate.New(deflate.Options{ServerNoContextTakeover: true, ClientNoContextTakeover: true, Threshold: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := tunnel.New(tunnel.Config{Target: target, Deflate: ext, LoggerFactory: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := serve(t, srv)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	both := `"server_no_context_takeover":true,"client_no_context_takeover":true`
+	for _, tc := range []struct{ name, ws, want string }{
+		{"default", `{}`, `{` + both + `}`},
+		{"serverMaxWindowBits 10", `{"serverMaxWindowBits":10}`, `{` + both + `,"server_max_window_bits":10}`},
+		{"clientMaxWindowBits 9", `{"clientMaxWindowBits":9}`, `{` + both + `,"client_max_window_bits":9}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			runNode(t, node, "bridge-deflate", "ws://"+addr+"/websockify", "WS_DEFLATE="+tc.ws, "WS_DEFLATE_WANT="+tc.want)
+		})
+	}
 }
 
 // TestWSBridgeTLS runs the bridge checks over wss://: the same-port TLS

@@ -3,8 +3,11 @@
 // close codes, subprotocol), and raw malformed frames are written straight
 // to the socket to check the server's close codes.
 //
-// Usage: node wsclient.mjs echo|bridge ws://127.0.0.1:PORT/path
+// Usage: node wsclient.mjs echo|bridge|deflate ws://127.0.0.1:PORT/path
 // Prints one line per check and exits non-zero on the first failure.
+// deflate mode turns on ws's perMessageDeflate with the options in
+// WS_DEFLATE (JSON) and expects the parameters in WS_DEFLATE_WANT (JSON)
+// to be agreed.
 import { WebSocket } from 'ws';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -19,9 +22,9 @@ function fail(msg) {
   process.exit(1);
 }
 
-function open(protocols) {
+function open(protocols, options = {}) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, protocols, { perMessageDeflate: false, ...tlsOptions });
+    const ws = new WebSocket(url, protocols, { perMessageDeflate: false, ...tlsOptions, ...options });
     const t = setTimeout(() => reject(new Error('open timeout')), TIMEOUT);
     ws.once('open', () => { clearTimeout(t); resolve(ws); });
     ws.once('error', (e) => { clearTimeout(t); reject(e); });
@@ -168,10 +171,111 @@ async function bridgeMode() {
   await checkMalformed([]);
 }
 
+// Sorted JSON, to compare parameter objects.
+const canon = (o) => JSON.stringify(Object.keys(o).sort().map((k) => [k, o[k]]));
+
+async function deflateMode() {
+  const options = JSON.parse(process.env.WS_DEFLATE || '{}');
+  const want = JSON.parse(process.env.WS_DEFLATE_WANT || '{}');
+  const ws = await open(undefined, { perMessageDeflate: options });
+  if (ws.extensions !== 'permessage-deflate') fail(`extensions: got "${ws.extensions}", want permessage-deflate`);
+  const params = { ...ws._extensions['permessage-deflate'].params };
+  if (canon(params) !== canon(want)) fail(`agreed ${canon(params)}, want ${canon(want)}`);
+  console.log(`ok permessage-deflate agreed with ${canon(params)} for ${JSON.stringify(options)}`);
+  const sizes = [0, 1, 16, 64, 256, 1023, 1024, 4096, 16384, 65535, 65536, 65537, 131072, 1 << 20];
+  const kinds = {
+    random: (n) => randomBytes(n),
+    runs: (n) => Buffer.from(Array.from({ length: n }, (_, i) => (i >> 6) & 0xff)),
+  };
+  for (const n of sizes) {
+    for (const [kind, make] of Object.entries(kinds)) {
+      const bin = make(n);
+      const p = nextMessage(ws);
+      ws.send(bin, { binary: true });
+      const { data, isBinary } = await p;
+      if (!isBinary || !data.equals(bin)) fail(`${kind} ${n}: echo differs`);
+    }
+    const text = Array.from('é€😀a deflate '.repeat(Math.ceil(n / 8))).slice(0, n / 2 | 0).join('');
+    const q = nextMessage(ws);
+    ws.send(text, { binary: false });
+    const r = await q;
+    if (r.isBinary || r.data.toString() !== text) fail(`text ${n}: echo differs`);
+  }
+  console.log('ok binary (random, runs) and text echoed with their types, sizes ' + sizes.join(' '));
+  // The echo comes back compressed: 1 MiB of runs costs a few KiB on the wire.
+  const before = ws._socket.bytesRead;
+  const big = kinds.runs(1 << 20);
+  const p = nextMessage(ws);
+  ws.send(big, { binary: true });
+  if (!(await p).data.equals(big)) fail('1 MiB of runs: echo differs');
+  const read = ws._socket.bytesRead - before;
+  if (read > 64 << 10) fail(`1 MiB of runs took ${read} bytes on the wire`);
+  console.log(`ok 1 MiB of runs echoed in ${read} bytes`);
+  // A compressed message in fragments, with a ping between them.
+  const whole = Buffer.from('fragmented €uro and 😀 text, '.repeat(100));
+  const f = nextMessage(ws);
+  ws.send(whole.subarray(0, 1001), { binary: false, fin: false, compress: true });
+  await pingPong(ws);
+  ws.send(whole.subarray(1001), { binary: false, fin: true, compress: true });
+  const fr = await f;
+  if (fr.isBinary || !fr.data.equals(whole)) fail('fragmented compressed text echo differs');
+  console.log('ok fragmented compressed text with a ping between fragments');
+  const c = closed(ws);
+  ws.close(1000, 'bye');
+  const { code } = await c;
+  if (code !== 1000) fail(`close: got ${code}, want 1000`);
+  console.log('ok close 1000 echoed');
+}
+
+// The bridge with permessage-deflate, as wsbridge runs by default: no
+// context takeover either way. Streams through the TCP echo target come
+// back byte-exact; a compressible one costs a fraction on the wire.
+async function bridgeDeflateMode() {
+  const options = JSON.parse(process.env.WS_DEFLATE || '{}');
+  const want = JSON.parse(process.env.WS_DEFLATE_WANT || '{}');
+  const ws = await open(['binary'], { perMessageDeflate: options });
+  if (ws.extensions !== 'permessage-deflate') fail(`extensions: got "${ws.extensions}", want permessage-deflate`);
+  const params = { ...ws._extensions['permessage-deflate'].params };
+  if (canon(params) !== canon(want)) fail(`agreed ${canon(params)}, want ${canon(want)}`);
+  console.log(`ok permessage-deflate agreed with ${canon(params)} for ${JSON.stringify(options)}`);
+  for (const [kind, data] of [
+    ['random', randomBytes(3 << 20)],
+    ['runs', Buffer.from(Array.from({ length: 4 << 20 }, (_, i) => ((i >> 10) % 7) * 31))],
+  ]) {
+    const before = ws._socket.bytesRead;
+    const received = [];
+    let n = 0;
+    const all = new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`${kind}: echo timeout (${n} of ${data.length} bytes)`)), TIMEOUT);
+      const on = (d, isBinary) => {
+        if (!isBinary) fail('text frame from the bridge');
+        received.push(d);
+        n += d.length;
+        if (n >= data.length) { clearTimeout(t); ws.off('message', on); resolve(); }
+      };
+      ws.on('message', on);
+    });
+    for (let off = 0; off < data.length; off += 100000) ws.send(data.subarray(off, off + 100000));
+    await all;
+    if (sha(Buffer.concat(received)) !== sha(data)) fail(`${kind}: echoed stream differs`);
+    const wire = ws._socket.bytesRead - before;
+    console.log(`ok ${kind}: ${data.length} bytes through the bridge, sha256 equal, ${wire} bytes on the wire back`);
+    if (kind === 'runs' && wire > data.length / 10) fail(`runs took ${wire} bytes on the wire, want compressed`);
+  }
+  await pingPong(ws);
+  const c = closed(ws);
+  ws.close(1000, 'done');
+  const { code } = await c;
+  if (code !== 1000) fail(`close: got ${code}, want 1000`);
+  console.log('ok close 1000 answered after the target finished');
+}
+
 try {
   if (mode === 'echo') await echoMode();
+  else if (mode === 'bridge-deflate') await bridgeDeflateMode();
   else if (mode === 'bridge') await bridgeMode();
-  else fail('usage: node wsclient.mjs echo|bridge URL');
+  else if (mode === 'deflate') await deflateMode();
+  else fail('usage: node wsclient.mjs echo|bridge|bridge-deflate|deflate URL');
   console.log('PASS');
   process.exit(0);
 } catch (e) {

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
-	"html/template"
+	"html"
 	"net/http"
+	"strings"
 	"time"
 )
 
-// The embedded page: index.html is an html/template rendered once in New;
+// The embedded page: index.html, whose <!--name--> markers are filled in
+// once in New with escaped values (no html/template: its reflection keeps
+// every exported method of every linked type in the binary, 4 MB here);
 // the script and the style sheet are plain files so the Content-Security-
 // Policy needs no inline exceptions.
 //
@@ -29,15 +32,23 @@ type page struct {
 }
 
 func newPage(opts Options) (*page, error) {
-	tmpl, err := template.ParseFS(pageFiles, "page/index.html")
+	index, err := pageFiles.ReadFile("page/index.html")
 	if err != nil {
-		return nil, fmt.Errorf("static: parse page: %w", err)
+		return nil, fmt.Errorf("static: %w", err)
 	}
-	var buf bytes.Buffer
-	if err := tmpl.Execute(&buf, opts); err != nil {
-		return nil, fmt.Errorf("static: render page: %w", err)
+	var version, target string
+	readme := "README.md in the wsbridge source"
+	if opts.Version != "" {
+		version = ` <span class="version">` + html.EscapeString(opts.Version) + `</span>`
 	}
-	p := &page{index: buf.Bytes()}
+	if opts.Target != "" {
+		target = " Every WebSocket opened on this server is bridged to a TCP\nconnection to <code class=\"target\">" + html.EscapeString(opts.Target) + "</code>."
+	}
+	if opts.ReadmeURL != "" {
+		readme = `the <a href="` + html.EscapeString(opts.ReadmeURL) + `">README</a>`
+	}
+	fill := strings.NewReplacer("<!--version-->", version, "<!--target-->", target, "<!--readme-->", readme)
+	p := &page{index: []byte(fill.Replace(string(index)))}
 	if p.script, err = pageFiles.ReadFile("page/wsbridge.js"); err != nil {
 		return nil, fmt.Errorf("static: %w", err)
 	}

@@ -69,6 +69,16 @@ func newRedisSource(source string, opts Options, log logging.LeveledLogger) (*re
 	return s, nil
 }
 
+// Check PINGs the server within the lookup timeout.
+func (s *redisSource) Check(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	if err := s.client.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("tokens: redis %s: %w: %w", s.addr, ErrUnavailable, err)
+	}
+	return nil
+}
+
 // Lookup GETs the token's key and parses the value. A missing key is
 // ErrNotFound; a server that cannot answer within the timeout (down,
 // refusing the password, loading) is ErrUnavailable; a value that is not a

@@ -164,7 +164,13 @@ func TestTokenRedisDown(t *testing.T) {
 		if got, err := s.Lookup(context.Background(), "tok"); err != nil || got != tcp("10.0.0.1:5900") {
 			t.Fatalf("before kill: got %+v, %v; want 10.0.0.1:5900", got, err)
 		}
+		if err := s.(Checker).Check(context.Background()); err != nil {
+			t.Fatalf("check before kill: %v", err)
+		}
 		srv.kill()
+		if err := s.(Checker).Check(context.Background()); !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("check after kill: got %v, want ErrUnavailable", err)
+		}
 		for i := range 3 { // pooled connection, then fresh dials
 			start := time.Now()
 			_, err := s.Lookup(context.Background(), "tok")

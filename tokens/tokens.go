@@ -28,6 +28,13 @@ type Reloader interface {
 	Reload() error
 }
 
+// Checker is implemented by sources with a backend that can be down
+// (TokenRedis). Check reports whether the backend answers now, for a
+// readiness probe; file-based sources are checked when they are created.
+type Checker interface {
+	Check(ctx context.Context) error
+}
+
 // Options tunes the plugins. The zero value is ready to use.
 type Options struct {
 	// LoggerFactory makes the logger (scope "tokens") that reports reloads,

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/pion/logging"
+
+	"wsbridge/frames/deflate"
 )
 
 // Timing defaults. They relate as follows: a heartbeat ping goes out every
@@ -89,6 +91,12 @@ type Config struct {
 	// are streamed, never held whole.
 	MaxMessageSize int64
 
+	// Deflate, if not nil, agrees to permessage-deflate (RFC 7692) with
+	// clients that offer it, on its terms; the target's bytes then go out
+	// compressed and the client's compressed messages are inflated,
+	// within MaxMessageSize. Nil declines every offer.
+	Deflate *deflate.Extension
+
 	// Traffic, if not nil, receives websockify's --traffic glyphs: '}' a
 	// frame from the client, '>' bytes to the target, '<' bytes from the
 	// target, '{' a frame to the client.
@@ -105,6 +113,16 @@ type Config struct {
 	OnSessionStart func()
 	OnSessionEnd   func(SessionStats)
 
+	// Record, if not nil, is called as each session starts with its
+	// number (1, 2, ... in the order sessions start); a non-nil Recorder
+	// gets a copy of the session's payload both ways and is closed when
+	// the session ends. It runs on the session's goroutine.
+	Record func(n int64) Recorder
+
+	// Observer, if not nil, is told the outcome of every upgrade request
+	// and the time of every target dial, for metrics.
+	Observer Observer
+
 	// LoggerFactory makes the "tunnel" logger. Nil means
 	// logging.NewDefaultLoggerFactory().
 	LoggerFactory logging.LoggerFactory
@@ -120,4 +138,39 @@ type SessionStats struct {
 	ClosedBy   string        // "client", "target", "server" or "error"
 	CloseCode  int           // close code sent or received, 0 if none
 	CloseError string        // why the session ended, if not a clean close
+	ErrorKind  string        // CloseError's class (see ErrorKind constants), "" if clean
+	Compressed bool          // permessage-deflate was agreed
+}
+
+// The kinds of error that end a session, in SessionStats.ErrorKind.
+const (
+	ErrorProtocol        = "protocol"          // the client broke RFC 6455 (or sent text)
+	ErrorClient          = "client"            // the client vanished or failed without a Close
+	ErrorTarget          = "target"            // reading from or writing to the target failed
+	ErrorHeartbeat       = "heartbeat_timeout" // the client stopped answering pings
+	ErrorIdle            = "idle_timeout"      // no data moved for IdleTimeout
+	ErrorShutdownTimeout = "shutdown_timeout"  // still open when Shutdown or Drain gave up
+)
+
+// Recorder receives a copy of one session's payload (websockify's
+// --record). ToClient and FromClient are called from the two pumps,
+// concurrently, with buffers that are reused after they return.
+type Recorder interface {
+	ToClient(p []byte)
+	FromClient(p []byte)
+	Close() error
+}
+
+// Observer receives a Server's events. Its methods are called
+// concurrently from request and session goroutines and must not block.
+type Observer interface {
+	// Handshake reports how an upgrade request ended: "accepted" when a
+	// session started, "dial_failed" when the target could not be
+	// reached (after the 101, or refused before it by the allow-list:
+	// "forbidden"), "failed" when the 101 could not be written, or the
+	// refusal's HTTP status as snake_case text ("bad_request",
+	// "unauthorized", "not_found", "too_many_requests", ...).
+	Handshake(result string)
+	// Dialed reports one dial of a target: how long it took and its error.
+	Dialed(d time.Duration, err error)
 }

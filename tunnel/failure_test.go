@@ -91,7 +91,9 @@ func TestTargetReset(t *testing.T) {
 				t.Errorf("Close after %v, want it promptly", d)
 			}
 			c.expectEOF(t)
-			rec.checkEnd(t, "target", 1011, -1, 0)
+			if st := rec.checkEnd(t, "target", 1011, -1, 0); st.ErrorKind != ErrorTarget {
+				t.Errorf("stats: got error kind %q, want %q", st.ErrorKind, ErrorTarget)
+			}
 		})
 	}
 }
@@ -132,8 +134,8 @@ func TestClientVanishes(t *testing.T) {
 				t.Errorf("target got %d B, want %d", ev.n, len("last words"))
 			}
 			st := rec.checkEnd(t, "client", 0, -1, 0)
-			if st.CloseError == "" {
-				t.Errorf("stats: got no CloseError, want why the session ended")
+			if st.CloseError == "" || st.ErrorKind != ErrorClient {
+				t.Errorf("stats: got CloseError %q kind %q, want why the session ended, kind %q", st.CloseError, st.ErrorKind, ErrorClient)
 			}
 		})
 	}

@@ -8,6 +8,12 @@ import (
 	"wsbridge/frames"
 )
 
+// Why keepalive ended a session, told apart by SessionStats.ErrorKind.
+var (
+	errHeartbeat = errors.New("heartbeat: no answer from client within the interval")
+	errIdle      = errors.New("idle timeout")
+)
+
 // keepalive pings the client every Heartbeat and drops it when it sent
 // nothing at all between two pings; it closes sessions that moved no data
 // for IdleTimeout. It runs only when one of them is configured, and ends
@@ -49,7 +55,7 @@ func (p *pair) keepalive() {
 				pinged = false // cannot tell: start over at the next ping
 			}
 			if pinged && seen == seenAtPing {
-				p.end("server", 0, errors.New("heartbeat: no answer from client within the interval"))
+				p.end("server", 0, errHeartbeat)
 				p.closeBoth()
 				return
 			}
@@ -81,7 +87,7 @@ func (p *pair) keepalive() {
 				continue
 			}
 			if now.Sub(lastMove) >= cfg.IdleTimeout {
-				p.end("server", frames.CloseGoingAway, errors.New("idle timeout"))
+				p.end("server", frames.CloseGoingAway, errIdle)
 				p.linger()
 				_ = p.writeClose(frames.CloseGoingAway, reasonIdle)
 				return

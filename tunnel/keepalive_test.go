@@ -65,8 +65,8 @@ func TestHeartbeatSilent(t *testing.T) {
 		t.Errorf("target: got %v, want EOF", ev.err)
 	}
 	st := rec.checkEnd(t, "server", 0, 0, 0)
-	if !strings.Contains(st.CloseError, "heartbeat") {
-		t.Errorf("stats: got CloseError %q, want it to name the heartbeat", st.CloseError)
+	if !strings.Contains(st.CloseError, "heartbeat") || st.ErrorKind != ErrorHeartbeat {
+		t.Errorf("stats: got CloseError %q kind %q, want it to name the heartbeat", st.CloseError, st.ErrorKind)
 	}
 }
 

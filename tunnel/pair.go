@@ -3,15 +3,18 @@ package tunnel
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"net"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	"github.com/pion/logging"
 
 	"wsbridge/frames"
+	"wsbridge/frames/deflate"
 )
 
 // pair is one bridged session: a WebSocket client and a TCP target. run
@@ -22,9 +25,13 @@ type pair struct {
 	log    logging.LeveledLogger
 	client net.Conn
 	target net.Conn
-	in     *lazyReader // the client's bytes, under rd
-	rd     *frames.Reader
-	out    upBuffer // payload on its way to the target (client pump only)
+	in     *lazyReader // the client's bytes, under fr
+	rd     frameSource // a frames.Reader, or a deflate.Reader over one
+	out    upBuffer    // payload on its way to the target (client pump only)
+
+	fr *frames.Reader  // the frames under rd
+	dr *deflate.Reader // nil without compression
+	dw *deflate.Writer // nil without compression; guarded by wmu
 
 	wmu sync.Mutex     // serialises frames to the client: data, pongs, pings, Close
 	wr  *frames.Writer // guarded by wmu
@@ -35,8 +42,10 @@ type pair struct {
 	closing  atomic.Bool   // linger was called: the session is winding down
 	start    time.Time
 
-	clientName string // the client's (real) address, for the log
-	token      string // the route's token, redacted
+	rec        Recorder // nil unless Config.Record gave one
+	num        int64    // the session's number, from 1
+	clientName string   // the client's (real) address, for the log
+	token      string   // the route's token, redacted
 
 	closeOnce sync.Once
 	done      chan struct{} // closed by closeBoth
@@ -50,7 +59,9 @@ type pair struct {
 	endErr     error
 }
 
-func newPair(s *Server, client net.Conn, br *bufio.Reader, target net.Conn) *pair {
+// newPair pairs client and target; compress says permessage-deflate was
+// agreed, with params.
+func newPair(s *Server, client net.Conn, br *bufio.Reader, target net.Conn, compress bool, params deflate.Params) *pair {
 	in := newLazyReader(client, br, &s.small)
 	p := &pair{
 		srv:    s,
@@ -58,16 +69,39 @@ func newPair(s *Server, client net.Conn, br *bufio.Reader, target net.Conn) *pai
 		client: client,
 		target: target,
 		in:     in,
-		rd:     frames.NewReader(in, frames.RoleServer),
-		out:    upBuffer{pool: &s.large},
+		fr:     frames.NewReader(in, frames.RoleServer),
+		out:    upBuffer{small: &s.bufs, large: &s.large},
 		wr:     frames.NewWriter(client, frames.RoleServer),
 		start:  time.Now(),
 
 		clientName: addrString(client.RemoteAddr()),
 		done:       make(chan struct{}),
 	}
-	p.rd.MaxMessage = s.cfg.MaxMessageSize
+	p.fr.MaxMessage = s.cfg.MaxMessageSize
+	p.rd = p.fr
+	if compress {
+		p.dr = s.cfg.Deflate.NewReader(p.fr, frames.RoleServer, params)
+		p.dw = s.cfg.Deflate.NewWriter(p.wr, frames.RoleServer, params)
+		p.rd = p.dr
+	}
 	return p
+}
+
+// frameSource reads the client's frames: a frames.Reader, or a
+// deflate.Reader that inflates compressed messages read through one.
+type frameSource interface {
+	NextFrame() (frames.Header, error)
+	Read(p []byte) (int, error)
+	ControlPayload() []byte
+}
+
+// release returns the compression state to the pools; the pumps have
+// stopped.
+func (p *pair) release() {
+	if p.dr != nil {
+		p.dr.Release()
+		p.dw.Release()
+	}
 }
 
 // run bridges until both directions are done. The client→target pump runs
@@ -168,19 +202,38 @@ func (p *pair) stats() SessionStats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	st := SessionStats{
-		Client:    p.clientName,
-		Token:     p.token,
-		Target:    addrString(p.target.RemoteAddr()),
-		Up:        p.up.Load(),
-		Down:      p.down.Load(),
-		Duration:  time.Since(p.start),
-		ClosedBy:  p.closedBy,
-		CloseCode: int(p.closeCode),
+		Client:     p.clientName,
+		Token:      p.token,
+		Target:     addrString(p.target.RemoteAddr()),
+		Up:         p.up.Load(),
+		Down:       p.down.Load(),
+		Duration:   time.Since(p.start),
+		ClosedBy:   p.closedBy,
+		CloseCode:  int(p.closeCode),
+		Compressed: p.dr != nil,
 	}
 	if p.endErr != nil {
 		st.CloseError = p.endErr.Error()
+		st.ErrorKind = p.errorKind()
 	}
 	return st
+}
+
+// errorKind classifies p.endErr (not nil); p.mu is held.
+func (p *pair) errorKind() string {
+	switch {
+	case errors.Is(p.endErr, errHeartbeat):
+		return ErrorHeartbeat
+	case errors.Is(p.endErr, errIdle):
+		return ErrorIdle
+	case errors.Is(p.endErr, errShutdownTimeout):
+		return ErrorShutdownTimeout
+	case p.closedBy == "server":
+		return ErrorProtocol // the one other error this side ends a session for
+	case p.closedBy == "target":
+		return ErrorTarget
+	}
+	return ErrorClient
 }
 
 // addrString is a.String(), or "" for a conn (from Config.Dial) without an
@@ -192,21 +245,46 @@ func addrString(a net.Addr) string {
 	return a.String()
 }
 
-// String formats the stats as the session's closing log line.
+// String formats the stats as the session's closing log line: "session
+// closed" and logfmt key=value pairs, for people and log parsers alike:
+//
+//	session closed client=203.0.113.7:5555 target=127.0.0.1:5900 token=abcd… closed_by=client code=1000 up=1024 down=52311 duration=1.503s
+//
+// token, code, compressed (permessage-deflate), error and error_kind
+// appear only when there is one.
 func (st SessionStats) String() string {
-	s := fmt.Sprintf("session %s -> %s", st.Client, st.Target)
+	b := []byte("session closed")
+	b = appendField(b, "client", st.Client)
+	b = appendField(b, "target", st.Target)
 	if st.Token != "" {
-		s += fmt.Sprintf(" (token %s)", st.Token)
+		b = appendField(b, "token", st.Token)
 	}
-	s += " closed by " + st.ClosedBy
+	b = appendField(b, "closed_by", st.ClosedBy)
 	if st.CloseCode != 0 {
-		s += fmt.Sprintf(" (code %d)", st.CloseCode)
+		b = appendField(b, "code", strconv.Itoa(st.CloseCode))
 	}
-	s += fmt.Sprintf(", up %d B, down %d B, %s", st.Up, st.Down, st.Duration.Round(time.Millisecond))
+	b = appendField(b, "up", strconv.FormatInt(st.Up, 10))
+	b = appendField(b, "down", strconv.FormatInt(st.Down, 10))
+	b = appendField(b, "duration", st.Duration.Round(time.Millisecond).String())
+	if st.Compressed {
+		b = appendField(b, "compressed", "true")
+	}
 	if st.CloseError != "" {
-		s += ": " + st.CloseError
+		b = appendField(b, "error", st.CloseError)
+		b = appendField(b, "error_kind", st.ErrorKind)
 	}
-	return s
+	return string(b)
+}
+
+// appendField appends " key=value", quoting value when logfmt needs it.
+func appendField(b []byte, key, value string) []byte {
+	b = append(b, ' ')
+	b = append(b, key...)
+	b = append(b, '=')
+	if value == "" || strings.ContainsAny(value, " =\"\\") || strings.ContainsFunc(value, unicode.IsControl) {
+		return strconv.AppendQuote(b, value)
+	}
+	return append(b, value...)
 }
 
 // isClosedErr reports whether err comes from a connection this side closed

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"wsbridge/frames"
+	"wsbridge/frames/deflate"
 )
 
 // Close reasons sent to the client, websockify's wording where it has one.
@@ -69,42 +70,51 @@ func (p *pair) clientToTarget() {
 			p.fail("server", frames.CloseUnsupportedData, reasonText, errors.New("tunnel: text frame from client"))
 			return
 		default:
-			if err := p.copyFrame(); err != nil {
+			if err := p.copyFrame(h); err != nil {
 				return
 			}
 		}
 	}
 }
 
-// copyFrame reads the current data frame's payload into p.out, sending
-// it on whenever p.out is full or the next read would wait.
-func (p *pair) copyFrame() error {
-	for p.rd.Remaining() > 0 {
+// copyFrame reads the current data frame's payload (a compressed one
+// inflated, Length -1) into p.out, sending it on whenever p.out is full or
+// the next read would wait; with compression, after every read (an
+// inflating reader cannot be asked not to wait).
+func (p *pair) copyFrame(h frames.Header) error {
+	if h.Length == 0 {
+		return nil
+	}
+	gather := p.dr == nil
+	for {
 		if len(p.out.free()) == 0 {
 			if err := p.flushUp(); err != nil {
 				return err
 			}
 		}
-		p.in.noWait = p.out.n > 0
+		p.in.noWait = gather && p.out.n > 0
 		n, rerr := p.rd.Read(p.out.free())
 		p.in.noWait = false
 		if n > 0 {
 			p.seen.Add(1) // a long frame is a sign of life all along, not once
 			p.out.n += n
-		} else if rerr == nil {
-			// Nothing at hand: send what was gathered, then wait.
+		}
+		if !gather || (n == 0 && rerr == nil) {
+			// Nothing more at hand: send what was gathered, then wait.
 			if err := p.flushUp(); err != nil {
 				return err
 			}
 		}
-		if rerr != nil && rerr != io.EOF {
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
 			if p.flushUp() == nil {
 				p.clientReadError(rerr)
 			}
 			return rerr
 		}
 	}
-	return nil
 }
 
 // flushUp writes what p.out gathered to the target and gives the buffer
@@ -117,8 +127,8 @@ func (p *pair) flushUp() error {
 	p.upBusy.Store(true)
 	_, err := p.target.Write((*p.out.bp)[:n])
 	p.upBusy.Store(false)
-	p.out.release()
 	if err != nil {
+		p.out.release()
 		if !isClosedErr(err) {
 			p.fail("target", frames.CloseInternalError, reasonTargetError, fmt.Errorf("tunnel: write to target: %w", err))
 		}
@@ -126,15 +136,26 @@ func (p *pair) flushUp() error {
 	}
 	p.traffic('>')
 	p.up.Add(int64(n))
+	if p.rec != nil {
+		p.rec.FromClient((*p.out.bp)[:n])
+	}
+	p.out.sent(n)
+	p.out.release()
 	return nil
 }
 
 // upBuffer gathers payload bytes on their way to the target, in a pooled
 // buffer held only while it has bytes (or a read into it is under way).
+// The buffer is a frame buffer (MaxHeaderLen+MaxFrameSize) until a write
+// of at least upBufSize/4 shows bulk data; then a large one, until a write
+// is smaller again. Sessions that send small messages (most of them)
+// never take a large buffer.
 type upBuffer struct {
-	pool *sync.Pool // *[]byte of upBufSize
-	bp   *[]byte
-	n    int // bytes gathered: (*bp)[:n]
+	small *sync.Pool // *[]byte of MaxHeaderLen+MaxFrameSize
+	large *sync.Pool // *[]byte of upBufSize
+	bp    *[]byte
+	n     int  // bytes gathered: (*bp)[:n]
+	bulk  bool // the last write was large: gather in a large buffer
 }
 
 // upBufSize bounds one write to the target: four 64 KiB frames.
@@ -143,15 +164,26 @@ const upBufSize = 256 << 10
 // free returns the unused part of the buffer, taking one if needed.
 func (b *upBuffer) free() []byte {
 	if b.bp == nil {
-		b.bp = b.pool.Get().(*[]byte)
+		if b.bulk {
+			b.bp = b.large.Get().(*[]byte)
+		} else {
+			b.bp = b.small.Get().(*[]byte)
+		}
 	}
 	return (*b.bp)[b.n:]
 }
 
+// sent records a write of the n bytes gathered.
+func (b *upBuffer) sent(n int) { b.bulk = n >= upBufSize/4 }
+
 // release drops what was gathered and gives the buffer back.
 func (b *upBuffer) release() {
 	if b.bp != nil {
-		b.pool.Put(b.bp)
+		if len(*b.bp) == upBufSize {
+			b.large.Put(b.bp)
+		} else {
+			b.small.Put(b.bp)
+		}
 	}
 	b.bp, b.n = nil, 0
 }
@@ -221,7 +253,7 @@ func (p *pair) targetToClient() {
 		if n > 0 {
 			p.wmu.Lock()
 			closed := p.wr.Closed()
-			werr := down.writeFrame(p.wr, n)
+			werr := down.writeFrame(n)
 			p.wmu.Unlock()
 			if werr != nil {
 				if closed {
@@ -239,7 +271,11 @@ func (p *pair) targetToClient() {
 			p.traffic('<')
 			p.traffic('{')
 			p.down.Add(int64(n))
+			if p.rec != nil {
+				p.rec.ToClient(down.payload(n))
+			}
 		}
+		down.release()
 		if rerr != nil {
 			p.targetReadError(rerr)
 			return
@@ -252,40 +288,55 @@ type downPath interface {
 	// read waits until the target is readable and takes up to
 	// MaxFrameSize bytes from it.
 	read() (int, error)
-	// writeFrame sends the n bytes read as one binary frame through w,
-	// which it may bypass for the payload but whose state it respects.
-	writeFrame(w *frames.Writer, n int) error
-	// release gives back whatever is still held.
+	// writeFrame sends the n bytes read as one binary message; the
+	// caller holds p.wmu.
+	writeFrame(n int) error
+	// payload returns the n bytes read, if they passed through memory
+	// (for the Recorder).
+	payload(n int) []byte
+	// release gives back what the chunk held (a buffer, a pipe).
 	release()
 }
 
-// newDownPath splices when both connections allow it, and copies through
-// a pooled buffer otherwise.
+// newDownPath splices when both connections allow it and the bytes need
+// no compressing or recording, and copies through a pooled buffer
+// otherwise.
 func (p *pair) newDownPath() downPath {
-	if d := p.newSplicePath(); d != nil {
-		return d
+	if p.dw == nil && p.rec == nil {
+		if d := p.newSplicePath(); d != nil {
+			return d
+		}
 	}
-	return newCopyPath(p.target, &p.srv.bufs)
+	return p.newCopyPath()
 }
 
 // copyPath reads the target into a pooled frame buffer, after room for
-// the header, and writes header and payload with one Write.
+// the header, and writes header and payload with one Write (or compresses
+// the payload).
 type copyPath struct {
 	rd  *rawReader
 	buf frameBuf
+	wr  *frames.Writer
+	dw  *deflate.Writer // nil without compression
 }
 
-func newCopyPath(target net.Conn, pool *sync.Pool) *copyPath {
-	c := &copyPath{buf: frameBuf{pool: pool}}
-	c.rd = newRawReader(target, &c.buf)
+func (p *pair) newCopyPath() *copyPath {
+	c := &copyPath{buf: frameBuf{pool: &p.srv.bufs}, wr: p.wr, dw: p.dw}
+	c.rd = newRawReader(p.target, &c.buf)
 	return c
 }
 
 func (c *copyPath) read() (int, error) { return c.rd.read() }
 
-func (c *copyPath) writeFrame(w *frames.Writer, n int) error {
-	defer c.buf.drop()
-	return w.WriteFrameInPlace(frames.OpBinary, true, (*c.buf.bp)[:frames.MaxHeaderLen+n])
+func (c *copyPath) writeFrame(n int) error {
+	if c.dw != nil {
+		return c.dw.WriteMessage(frames.OpBinary, c.payload(n))
+	}
+	return c.wr.WriteFrameInPlace(frames.OpBinary, true, (*c.buf.bp)[:frames.MaxHeaderLen+n])
+}
+
+func (c *copyPath) payload(n int) []byte {
+	return (*c.buf.bp)[frames.MaxHeaderLen : frames.MaxHeaderLen+n]
 }
 
 func (c *copyPath) release() { c.buf.drop() }

@@ -8,12 +8,15 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/pion/logging"
 
 	"wsbridge/frames"
+	"wsbridge/frames/deflate"
 )
 
 // Server bridges WebSocket upgrades to TCP connections. It is an
@@ -39,6 +42,9 @@ type Server struct {
 	forced    bool                  // Shutdown or Drain gave up waiting and closed everything
 	force     chan struct{}         // closed when forced is set: cancels dials in progress
 	wg        sync.WaitGroup        // one per upgrade that passed the closing check, until its handler returns
+	started   int64                 // sessions registered, ever
+	endedUp   int64                 // bytes of unregistered sessions, client→target
+	endedDown int64                 // and target→client
 }
 
 // New checks cfg, fills in defaults and returns a Server.
@@ -98,6 +104,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hs, herr := CheckUpgrade(r, true)
 	if herr != nil {
 		s.log.Infof("%s: refused upgrade: %d %s", client, herr.Status, herr.Msg)
+		s.observe(statusResult(herr.Status))
 		Refuse(w, herr)
 		return
 	}
@@ -141,9 +148,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refused(w, client, derr, 0)
 		return
 	}
+	var (
+		params   deflate.Params
+		compress bool
+	)
+	if s.cfg.Deflate != nil {
+		params, hs.Extensions, compress = s.cfg.Deflate.Negotiate(r.Header.Values("Sec-WebSocket-Extensions"))
+	}
 	conn, br, err := Accept(w, hs)
 	if err != nil {
 		s.log.Warnf("%s: %v", client, err)
+		s.observe(ResultFailed)
 		if target != nil {
 			target.Close()
 		}
@@ -153,14 +168,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// The client gets the reason in a Close frame, where a browser can
 		// show it; a failed handshake would only give it a bare 1006.
 		s.log.Warnf("%s: %v", client, derr)
+		s.observe(ResultDialFailed)
 		s.refuseAfterUpgrade(conn, br, frames.CloseInternalError, reasonDialFailed)
 		return
 	}
-	p := newPair(s, conn, br, target)
+	p := newPair(s, conn, br, target, compress, params)
 	p.clientName, p.token = client, redact(rt.Token)
 	ok, goAway := s.register(p)
 	if !ok {
 		// Shutdown or Drain gave up waiting while the target was dialled.
+		s.observe(ResultFailed)
 		conn.Close()
 		target.Close()
 		return
@@ -169,6 +186,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// returns and net/http frees what it holds per connection (its
 	// buffered writer, the response) for as long as the session lasts.
 	handedOff = true
+	s.observe(ResultAccepted)
 	go s.session(p, goAway, release) // owned by s: counted in s.wg, which Shutdown and Drain wait for
 }
 
@@ -176,7 +194,31 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) refused(w http.ResponseWriter, client string, err error, fallback int) {
 	he := refusal(err, fallback)
 	s.log.Infof("%s: refused upgrade: %d %s", client, he.Status, he.Msg)
+	s.observe(statusResult(he.Status))
 	Refuse(w, he)
+}
+
+// Handshake results for Observer.Handshake besides refusals' statuses.
+const (
+	ResultAccepted   = "accepted"    // a session started
+	ResultDialFailed = "dial_failed" // upgraded, then closed with 1011: the target is unreachable
+	ResultFailed     = "failed"      // the 101 could not be written, or the server stopped meanwhile
+)
+
+func (s *Server) observe(result string) {
+	if s.cfg.Observer != nil {
+		s.cfg.Observer.Handshake(result)
+	}
+}
+
+// statusResult names a refusal's status for Observer.Handshake:
+// "not_found", "too_many_requests"; a bounded set, fit for a metric label.
+func statusResult(status int) string {
+	text := http.StatusText(status)
+	if text == "" {
+		return strconv.Itoa(status)
+	}
+	return strings.ReplaceAll(strings.ToLower(strings.ReplaceAll(text, "-", " ")), " ", "_")
 }
 
 // session runs one bridged session from registration to teardown.
@@ -193,10 +235,19 @@ func (s *Server) session(p *pair, goAway bool, release func()) {
 	if s.cfg.OnSessionStart != nil {
 		s.cfg.OnSessionStart()
 	}
+	if s.cfg.Record != nil {
+		p.rec = s.cfg.Record(p.num)
+	}
 	if goAway {
 		p.goAway() // Shutdown began while the target was dialled
 	}
 	p.run()
+	p.release()
+	if p.rec != nil {
+		if err := p.rec.Close(); err != nil {
+			s.log.Warnf("session %d: recording: %v", p.num, err)
+		}
+	}
 	st = p.stats()
 	s.log.Info(st.String())
 	if s.cfg.OnSessionEnd != nil {
@@ -217,7 +268,11 @@ func (s *Server) dialTarget(ctx context.Context, rt Route) (net.Conn, error) {
 	}
 	defer cancel()
 	wg.Go(func() { s.cancelOnForce(ctx, cancel) }) // ends when ctx does, at the latest when this returns
+	start := time.Now()
 	c, err := s.dial(ctx, rt.Network, rt.Addr)
+	if s.cfg.Observer != nil {
+		s.cfg.Observer.Dialed(time.Since(start), err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("tunnel: dial target %s %s: %w", rt.Network, rt.Addr, err)
 	}

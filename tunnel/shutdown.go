@@ -15,6 +15,10 @@ import (
 // 1001 in Shutdown, not at all in Drain, and by force when the caller's
 // context runs out.
 
+// errShutdownTimeout ends the sessions still open when Shutdown or Drain
+// stops waiting.
+var errShutdownTimeout = errors.New("shutdown timeout")
+
 // trackRefusing registers c for closing by a forced shutdown; it reports
 // false if that already happened.
 func (s *Server) trackRefusing(c net.Conn) bool {
@@ -57,13 +61,40 @@ func (s *Server) register(p *pair) (ok, goAway bool) {
 		return false, false
 	}
 	s.sessions[p] = struct{}{}
+	s.started++
+	p.num = s.started
 	return true, s.goingAway
 }
 
+// unregister removes p from the live sessions; its bytes move to the
+// totals of ended sessions in the same step, so Totals never counts them
+// twice or misses them.
 func (s *Server) unregister(p *pair) {
 	s.mu.Lock()
 	delete(s.sessions, p)
+	s.endedUp += p.up.Load()
+	s.endedDown += p.down.Load()
 	s.mu.Unlock()
+}
+
+// Totals are a Server's counters since it started.
+type Totals struct {
+	Active   int   // live sessions
+	Sessions int64 // sessions started
+	Up, Down int64 // payload bytes client→target and target→client, live sessions included
+}
+
+// Totals returns the counters now. It walks the live sessions, so it
+// suits a metrics scrape, not a per-packet path.
+func (s *Server) Totals() Totals {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := Totals{Active: len(s.sessions), Sessions: s.started, Up: s.endedUp, Down: s.endedDown}
+	for p := range s.sessions {
+		t.Up += p.up.Load()
+		t.Down += p.down.Load()
+	}
+	return t
 }
 
 // Active returns the number of live sessions.
@@ -140,7 +171,7 @@ func (s *Server) forceClose() {
 		close(s.force)
 	}
 	for p := range s.sessions {
-		p.end("server", 0, errors.New("shutdown timeout"))
+		p.end("server", 0, errShutdownTimeout)
 		p.closeBoth()
 	}
 	for c := range s.refusing {

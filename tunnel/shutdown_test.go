@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -248,8 +250,8 @@ func TestDrainTimeout(t *testing.T) {
 	}
 	recv(t, ended, "the target's close")
 	st := rec.checkEnd(t, "server", 0, 0, 0)
-	if st.CloseError == "" {
-		t.Error("stats: got no CloseError, want the shutdown timeout")
+	if st.CloseError == "" || st.ErrorKind != ErrorShutdownTimeout {
+		t.Errorf("stats: got CloseError %q kind %q, want the shutdown timeout", st.CloseError, st.ErrorKind)
 	}
 }
 
@@ -381,4 +383,95 @@ func TestStopDuringDial(t *testing.T) {
 			}
 		})
 	}
+}
+
+// openFDs counts this process's open file descriptors.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("cannot count file descriptors: %v", err)
+	}
+	return len(ents)
+}
+
+// TestShutdownThousandSessions: Shutdown with 1000 live sessions sends
+// every client a 1001, returns once they have replied, and leaves no
+// goroutine or file descriptor behind.
+func TestShutdownThousandSessions(t *testing.T) {
+	const n = 1000
+	fds0, gs0 := openFDs(t), runtime.NumGoroutine()
+	tgt := startTarget(t, echoTarget)
+	cfg := Config{Target: tgt.addr, LoggerFactory: quietLogger(), CloseTimeout: 10 * time.Second}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: s}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+
+	clients := make([]*wsClient, 0, n)
+	for i := range n {
+		c, _, err := tryDialWS(ln.Addr().String())
+		if err != nil || c == nil {
+			t.Fatalf("session %d: %v", i, err)
+		}
+		c.conn.SetDeadline(time.Now().Add(time.Minute))
+		clients = append(clients, c)
+	}
+	// Every session is live end to end: a byte goes round through each.
+	for i, c := range clients {
+		if err := c.wr.WriteMessage(frames.OpBinary, []byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, c := range clients {
+		var got bytes.Buffer
+		if err := c.readN(&got, 1); err != nil || got.Bytes()[0] != byte(i) {
+			t.Fatalf("session %d: echo %v %v", i, got.Bytes(), err)
+		}
+	}
+	if a := s.Active(); a != n {
+		t.Fatalf("%d active sessions, want %d", a, n)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	hs.Shutdown(ctx) // stop accepting; sessions are the tunnel's
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- s.Shutdown(ctx) }()
+	got1001 := 0
+	for i, c := range clients {
+		code, reason, err := c.readUntilClose(io.Discard)
+		if err != nil || code != frames.CloseGoingAway {
+			t.Errorf("session %d: got %d %q %v, want 1001", i, code, reason, err)
+			continue
+		}
+		got1001++
+		c.wr.WriteClose(frames.CloseGoingAway, "")
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	t.Logf("%d of %d clients got 1001; Shutdown took %v", got1001, n, time.Since(start))
+	for _, c := range clients {
+		c.expectEOF(t)
+		c.conn.Close()
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		t.Errorf("Serve: %v", err)
+	}
+	if tot := s.Totals(); tot.Active != 0 || tot.Sessions != n || tot.Up != n || tot.Down != n {
+		t.Errorf("totals %+v, want 0 active, %d sessions, %d B each way", tot, n, n)
+	}
+	// The target's goroutines end when the bridge's connections close.
+	eventually(t, "goroutines and fds back to where they were", func() bool {
+		return runtime.NumGoroutine() <= gs0+2 && openFDs(t) <= fds0+2 // the target's listener
+	})
 }

@@ -36,6 +36,7 @@ type splicePath struct {
 	client syscall.RawConn
 	tconn  net.Conn // the target and the client, for error messages
 	cconn  net.Conn
+	wr     *frames.Writer
 	copy   *copyPath
 
 	pipe   *pipe // held from a read until its frame is out
@@ -67,7 +68,8 @@ func (p *pair) newSplicePath() downPath {
 		client: client,
 		tconn:  p.target,
 		cconn:  p.client,
-		copy:   newCopyPath(p.target, &p.srv.bufs),
+		wr:     p.wr,
+		copy:   p.newCopyPath(),
 	}
 	s.readFn, s.sendFn = s.readOnce, s.sendOnce // built once: no allocation per chunk
 	return s
@@ -140,11 +142,11 @@ func (s *splicePath) readOnce(fd uintptr) bool {
 	}
 }
 
-func (s *splicePath) writeFrame(w *frames.Writer, n int) error {
+func (s *splicePath) writeFrame(n int) error {
 	if !s.inPipe {
-		return s.copy.writeFrame(w, n)
+		return s.copy.writeFrame(n)
 	}
-	if w.Closed() {
+	if s.wr.Closed() {
 		s.dropPipe()
 		return errAfterClose
 	}
@@ -204,6 +206,13 @@ func (s *splicePath) dropPipe() {
 		s.pipe.close()
 	}
 	s.pipe, s.left = nil, 0
+}
+
+func (s *splicePath) payload(n int) []byte {
+	if s.inPipe {
+		return nil
+	}
+	return s.copy.payload(n)
 }
 
 func (s *splicePath) release() {

@@ -36,8 +36,9 @@ func IsUpgrade(r *http.Request) bool {
 
 // Handshake is a checked upgrade request.
 type Handshake struct {
-	Key      string // Sec-WebSocket-Key
-	Protocol string // the subprotocol to answer with, "" for none
+	Key        string // Sec-WebSocket-Key
+	Protocol   string // the subprotocol to answer with, "" for none
+	Extensions string // the Sec-WebSocket-Extensions answer, "" for none
 }
 
 // CheckUpgrade checks r against RFC 6455 §4.2.1. requireBinary refuses a
@@ -117,12 +118,16 @@ func Accept(w http.ResponseWriter, hs Handshake) (net.Conn, *bufio.Reader, error
 	if err != nil {
 		return nil, nil, fmt.Errorf("tunnel: hijack: %w", err)
 	}
-	var buf [256]byte
+	var buf [384]byte
 	b := append(buf[:0], "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
 	b = append(b, frames.AcceptKey(hs.Key)...)
 	if hs.Protocol != "" {
 		b = append(b, "\r\nSec-WebSocket-Protocol: "...)
 		b = append(b, hs.Protocol...)
+	}
+	if hs.Extensions != "" {
+		b = append(b, "\r\nSec-WebSocket-Extensions: "...)
+		b = append(b, hs.Extensions...)
 	}
 	b = append(b, "\r\n\r\n"...)
 	if _, err := conn.Write(b); err != nil {
