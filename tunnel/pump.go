@@ -246,8 +246,9 @@ func (p *pair) clientClose() {
 // arrives. Nothing is held while the target is idle: the buffer (or pipe)
 // is taken once the target is readable.
 func (p *pair) targetToClient() {
-	down := p.newDownPath()
-	defer down.release()
+	c := p.newCopyPath()
+	var down downPath = c
+	defer func() { down.release() }()
 	for {
 		n, rerr := down.read()
 		if n > 0 {
@@ -280,6 +281,9 @@ func (p *pair) targetToClient() {
 			p.targetReadError(rerr)
 			return
 		}
+		if n == p.srv.cfg.MaxFrameSize && down == downPath(c) {
+			down = p.bulkPath(c)
+		}
 	}
 }
 
@@ -298,16 +302,17 @@ type downPath interface {
 	release()
 }
 
-// newDownPath splices when both connections allow it and the bytes need
-// no compressing or recording, and copies through a pooled buffer
-// otherwise.
-func (p *pair) newDownPath() downPath {
+// bulkPath is the path for a target that has filled a whole buffer: a
+// splicePath over c when both connections allow it and the bytes need no
+// compressing or recording, else c. Sessions that never move bulk data
+// never allocate the splice state.
+func (p *pair) bulkPath(c *copyPath) downPath {
 	if p.dw == nil && p.rec == nil {
-		if d := p.newSplicePath(); d != nil {
+		if d := p.newSplicePath(c); d != nil {
 			return d
 		}
 	}
-	return p.newCopyPath()
+	return c
 }
 
 // copyPath reads the target into a pooled frame buffer, after room for

@@ -53,9 +53,10 @@ type splicePath struct {
 	sendFn func(uintptr) bool
 }
 
-// newSplicePath returns a splicePath if both connections are plain
-// sockets, nil otherwise (TLS on either side, a wrapped conn).
-func (p *pair) newSplicePath() downPath {
+// newSplicePath returns a splicePath that copies through c when it does
+// not splice, if both connections are plain sockets; nil otherwise (TLS on
+// either side, a wrapped conn).
+func (p *pair) newSplicePath(c *copyPath) downPath {
 	target, ok1 := rawSocket(p.target)
 	client, ok2 := rawSocket(p.client)
 	if !ok1 || !ok2 {
@@ -69,7 +70,8 @@ func (p *pair) newSplicePath() downPath {
 		tconn:  p.target,
 		cconn:  p.client,
 		wr:     p.wr,
-		copy:   p.newCopyPath(),
+		copy:   c,
+		bulk:   true, // made after a full chunk
 	}
 	s.readFn, s.sendFn = s.readOnce, s.sendOnce // built once: no allocation per chunk
 	return s

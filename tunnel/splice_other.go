@@ -3,4 +3,4 @@
 package tunnel
 
 // newSplicePath: splice(2) is Linux only; elsewhere the down path copies.
-func (p *pair) newSplicePath() downPath { return nil }
+func (p *pair) newSplicePath(*copyPath) downPath { return nil }
