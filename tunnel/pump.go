@@ -249,6 +249,7 @@ func (p *pair) targetToClient() {
 	c := p.newCopyPath()
 	var down downPath = c
 	defer func() { down.release() }()
+	bulk := false // a read has filled the buffer: splicing was considered
 	for {
 		n, rerr := down.read()
 		if n > 0 {
@@ -281,8 +282,8 @@ func (p *pair) targetToClient() {
 			p.targetReadError(rerr)
 			return
 		}
-		if n == p.srv.cfg.MaxFrameSize && down == downPath(c) {
-			down = p.bulkPath(c)
+		if n == p.srv.cfg.MaxFrameSize && !bulk {
+			bulk, down = true, p.bulkPath(c)
 		}
 	}
 }
