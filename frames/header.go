@@ -182,3 +182,22 @@ func unexpected(err error) error {
 	}
 	return err
 }
+
+// PeekHeaderLen returns the length of the header that b begins with, as
+// told by its first two bytes, or 0 if b is shorter than that.
+func PeekHeaderLen(b []byte) int {
+	if len(b) < 2 {
+		return 0
+	}
+	n := 2
+	switch b[1] & 0x7F {
+	case 126:
+		n += 2
+	case 127:
+		n += 8
+	}
+	if b[1]&0x80 != 0 {
+		n += 4
+	}
+	return n
+}

@@ -190,3 +190,21 @@ func TestRoleString(t *testing.T) {
 		t.Errorf("got %q, want %q", got, "client")
 	}
 }
+
+// TestPeekHeaderLen checks the length read from a header's first two
+// bytes against HeaderLen, at every length encoding, masked or not.
+func TestPeekHeaderLen(t *testing.T) {
+	for _, length := range []int64{0, 125, 126, 65535, 65536, 1 << 40} {
+		for _, masked := range []bool{false, true} {
+			h := Header{Fin: true, Op: OpBinary, Masked: masked, Length: length}
+			var b [MaxHeaderLen]byte
+			n := PutHeader(b[:], h)
+			if got := PeekHeaderLen(b[:n]); got != n {
+				t.Errorf("length %d masked %v: got %d, want %d", length, masked, got, n)
+			}
+			if got := PeekHeaderLen(b[:1]); got != 0 {
+				t.Errorf("length %d masked %v, one byte: got %d, want 0", length, masked, got)
+			}
+		}
+	}
+}

@@ -2,6 +2,7 @@ package tunnel
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"io"
@@ -54,38 +55,59 @@ func TestUpBytesExact(t *testing.T) {
 
 // TestDownBytesExact has the target write each size in random chunk
 // sizes, then FIN, and checks the client receives exactly those bytes in
-// unfragmented binary frames of at most MaxFrameSize, then Close 1000.
+// unfragmented binary frames of at most MaxFrameSize, then Close 1000;
+// through splice(2) (two plain sockets) and through a copy (a target conn
+// of another type).
 func TestDownBytesExact(t *testing.T) {
-	for i, size := range dataSizes {
-		t.Run(fmt.Sprint(size), func(t *testing.T) {
-			seed := uint64(200 + i)
-			rng := mrand.New(mrand.NewPCG(seed, 2))
-			data := randBytes(seed, size)
-			maxChunk := rng.IntN(max(size, 1)) + 1
-			tgt := startTarget(t, sourceTarget(data, seed, maxChunk, nil))
-			b := startBridge(t, Config{Target: tgt.addr}, nil)
-			c := dialWS(t, b.addr)
+	for _, path := range []string{"splice", "copy"} {
+		for i, size := range dataSizes {
+			t.Run(fmt.Sprintf("%s/%d", path, size), func(t *testing.T) {
+				seed := uint64(200 + i)
+				rng := mrand.New(mrand.NewPCG(seed, 2))
+				data := randBytes(seed, size)
+				maxChunk := rng.IntN(max(size, 1)) + 1
+				tgt := startTarget(t, sourceTarget(data, seed, maxChunk, nil))
+				cfg := Config{Target: tgt.addr}
+				if path == "copy" {
+					cfg.Dial = dialWrapped
+				}
+				b := startBridge(t, cfg, nil)
+				c := dialWS(t, b.addr)
 
-			h := &countingHash{Hash: sha256.New()}
-			code, reason, err := c.readUntilClose(h)
-			if err != nil {
-				t.Fatalf("read: %v", err)
-			}
-			if h.n != int64(size) || !bytes.Equal(h.Sum(nil), sum(data)) {
-				t.Fatalf("client got %d B (sha256 match %v), want %d B", h.n, bytes.Equal(h.Sum(nil), sum(data)), size)
-			}
-			if code != frames.CloseNormal || reason != "Target closed" {
-				t.Fatalf("got Close %d %q, want 1000 \"Target closed\"", code, reason)
-			}
-			if c.maxFrame > DefaultMaxFrameSize {
-				t.Errorf("got a frame of %d B, want at most %d", c.maxFrame, DefaultMaxFrameSize)
-			}
-			if err := c.wr.WriteClose(frames.CloseNormal, ""); err != nil {
-				t.Fatal(err)
-			}
-			c.expectEOF(t)
-		})
+				h := &countingHash{Hash: sha256.New()}
+				code, reason, err := c.readUntilClose(h)
+				if err != nil {
+					t.Fatalf("read: %v", err)
+				}
+				if h.n != int64(size) || !bytes.Equal(h.Sum(nil), sum(data)) {
+					t.Fatalf("client got %d B (sha256 match %v), want %d B", h.n, bytes.Equal(h.Sum(nil), sum(data)), size)
+				}
+				if code != frames.CloseNormal || reason != "Target closed" {
+					t.Fatalf("got Close %d %q, want 1000 \"Target closed\"", code, reason)
+				}
+				if c.maxFrame > DefaultMaxFrameSize {
+					t.Errorf("got a frame of %d B, want at most %d", c.maxFrame, DefaultMaxFrameSize)
+				}
+				if err := c.wr.WriteClose(frames.CloseNormal, ""); err != nil {
+					t.Fatal(err)
+				}
+				c.expectEOF(t)
+			})
+		}
 	}
+}
+
+// wrappedConn is a TCP connection of a type the down path does not
+// splice from, as a TLS or PROXY-protocol conn would be.
+type wrappedConn struct{ *net.TCPConn }
+
+func dialWrapped(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return wrappedConn{c.(*net.TCPConn)}, nil
 }
 
 // TestMaxFrameSize checks that target data is framed at MaxFrameSize.

@@ -25,7 +25,9 @@ type pair struct {
 	log    logging.LeveledLogger
 	client net.Conn
 	target net.Conn
+	in     *lazyReader // the client's bytes, under fr
 	rd     frameSource // a frames.Reader, or a deflate.Reader over one
+	out    upBuffer    // payload on its way to the target (client pump only)
 
 	fr *frames.Reader  // the frames under rd
 	dr *deflate.Reader // nil without compression
@@ -60,12 +62,15 @@ type pair struct {
 // newPair pairs client and target; compress says permessage-deflate was
 // agreed, with params.
 func newPair(s *Server, client net.Conn, br *bufio.Reader, target net.Conn, compress bool, params deflate.Params) *pair {
+	in := newLazyReader(client, br, &s.small)
 	p := &pair{
 		srv:    s,
 		log:    s.log,
 		client: client,
 		target: target,
-		fr:     frames.NewReader(newLazyReader(client, br, &s.small), frames.RoleServer),
+		in:     in,
+		fr:     frames.NewReader(in, frames.RoleServer),
+		out:    upBuffer{small: &s.bufs, large: &s.large},
 		wr:     frames.NewWriter(client, frames.RoleServer),
 		start:  time.Now(),
 

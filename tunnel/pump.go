@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 
 	"wsbridge/frames"
+	"wsbridge/frames/deflate"
 )
 
 // Close reasons sent to the client, websockify's wording where it has one.
@@ -22,15 +24,31 @@ const (
 // clientToTarget reads the client's frames: data payloads are streamed to
 // the target as they arrive, pings answered, pongs ignored. It returns when
 // the client closes, disconnects or breaks the protocol.
+//
+// The payload of consecutive data frames that are already at hand is
+// gathered into one write (see upBuffer); whatever was gathered goes out
+// before the pump waits for the client and before any other frame is
+// handled, so gathering never delays a byte.
 func (p *pair) clientToTarget() {
+	defer p.out.release()
 	for {
+		if p.out.n > 0 && !p.in.dataFrameReady() {
+			if p.flushUp() != nil {
+				return
+			}
+		}
 		h, err := p.rd.NextFrame()
 		if err != nil {
-			p.clientReadError(err)
+			if p.flushUp() == nil {
+				p.clientReadError(err)
+			}
 			return
 		}
 		p.seen.Add(1)
 		p.traffic('}')
+		if h.Op != frames.OpBinary && h.Op != frames.OpContinuation && p.flushUp() != nil {
+			return
+		}
 		switch h.Op {
 		case frames.OpPing:
 			// §5.5.2: answer with a Pong carrying the same payload, also
@@ -59,42 +77,115 @@ func (p *pair) clientToTarget() {
 	}
 }
 
-// copyFrame streams the current data frame's payload to the target (a
-// compressed one inflated, Length -1).
+// copyFrame reads the current data frame's payload (a compressed one
+// inflated, Length -1) into p.out, sending it on whenever p.out is full or
+// the next read would wait; with compression, after every read (an
+// inflating reader cannot be asked not to wait).
 func (p *pair) copyFrame(h frames.Header) error {
 	if h.Length == 0 {
 		return nil
 	}
-	bp := p.srv.getBuf()
-	defer p.srv.putBuf(bp)
-	buf := *bp
+	gather := p.dr == nil
 	for {
-		n, rerr := p.rd.Read(buf)
-		if n > 0 {
-			p.seen.Add(1) // a long frame is a sign of life all along, not once
-			p.upBusy.Store(true)
-			_, err := p.target.Write(buf[:n])
-			p.upBusy.Store(false)
-			if err != nil {
-				if !isClosedErr(err) {
-					p.fail("target", frames.CloseInternalError, reasonTargetError, fmt.Errorf("tunnel: write to target: %w", err))
-				}
+		if len(p.out.free()) == 0 {
+			if err := p.flushUp(); err != nil {
 				return err
 			}
-			p.traffic('>')
-			p.up.Add(int64(n))
-			if p.rec != nil {
-				p.rec.FromClient(buf[:n])
+		}
+		p.in.noWait = gather && p.out.n > 0
+		n, rerr := p.rd.Read(p.out.free())
+		p.in.noWait = false
+		if n > 0 {
+			p.seen.Add(1) // a long frame is a sign of life all along, not once
+			p.out.n += n
+		}
+		if !gather || (n == 0 && rerr == nil) {
+			// Nothing more at hand: send what was gathered, then wait.
+			if err := p.flushUp(); err != nil {
+				return err
 			}
 		}
 		if rerr == io.EOF {
 			return nil
 		}
 		if rerr != nil {
-			p.clientReadError(rerr)
+			if p.flushUp() == nil {
+				p.clientReadError(rerr)
+			}
 			return rerr
 		}
 	}
+}
+
+// flushUp writes what p.out gathered to the target and gives the buffer
+// back.
+func (p *pair) flushUp() error {
+	if p.out.n == 0 {
+		return nil
+	}
+	n := p.out.n
+	p.upBusy.Store(true)
+	_, err := p.target.Write((*p.out.bp)[:n])
+	p.upBusy.Store(false)
+	if err != nil {
+		p.out.release()
+		if !isClosedErr(err) {
+			p.fail("target", frames.CloseInternalError, reasonTargetError, fmt.Errorf("tunnel: write to target: %w", err))
+		}
+		return err
+	}
+	p.traffic('>')
+	p.up.Add(int64(n))
+	if p.rec != nil {
+		p.rec.FromClient((*p.out.bp)[:n])
+	}
+	p.out.sent(n)
+	p.out.release()
+	return nil
+}
+
+// upBuffer gathers payload bytes on their way to the target, in a pooled
+// buffer held only while it has bytes (or a read into it is under way).
+// The buffer is a frame buffer (MaxHeaderLen+MaxFrameSize) until a write
+// of at least upBufSize/4 shows bulk data; then a large one, until a write
+// is smaller again. Sessions that send small messages (most of them)
+// never take a large buffer.
+type upBuffer struct {
+	small *sync.Pool // *[]byte of MaxHeaderLen+MaxFrameSize
+	large *sync.Pool // *[]byte of upBufSize
+	bp    *[]byte
+	n     int  // bytes gathered: (*bp)[:n]
+	bulk  bool // the last write was large: gather in a large buffer
+}
+
+// upBufSize bounds one write to the target: four 64 KiB frames.
+const upBufSize = 256 << 10
+
+// free returns the unused part of the buffer, taking one if needed.
+func (b *upBuffer) free() []byte {
+	if b.bp == nil {
+		if b.bulk {
+			b.bp = b.large.Get().(*[]byte)
+		} else {
+			b.bp = b.small.Get().(*[]byte)
+		}
+	}
+	return (*b.bp)[b.n:]
+}
+
+// sent records a write of the n bytes gathered.
+func (b *upBuffer) sent(n int) { b.bulk = n >= upBufSize/4 }
+
+// release drops what was gathered and gives the buffer back.
+func (b *upBuffer) release() {
+	if b.bp != nil {
+		if len(*b.bp) == upBufSize {
+			b.large.Put(b.bp)
+		} else {
+			b.small.Put(b.bp)
+		}
+	}
+	b.bp, b.n = nil, 0
 }
 
 // clientReadError ends the session after a failed read from the client.
@@ -152,30 +243,21 @@ func (p *pair) clientClose() {
 }
 
 // targetToClient frames what the target sends as binary messages, as it
-// arrives. A buffer is taken only once the target is readable, so an idle
-// session holds none.
+// arrives. Nothing is held while the target is idle: the buffer (or pipe)
+// is taken once the target is readable.
 func (p *pair) targetToClient() {
-	rw := newReadWaiter(p.target)
+	c := p.newCopyPath()
+	var down downPath = c
+	defer func() { down.release() }()
+	bulk := false // a read has filled the buffer: splicing was considered
 	for {
-		if err := rw.wait(); err != nil {
-			p.targetReadError(err)
-			return
-		}
-		bp := p.srv.getBuf()
-		buf := *bp
-		n, rerr := p.target.Read(buf[frames.MaxHeaderLen:])
+		n, rerr := down.read()
 		if n > 0 {
 			p.wmu.Lock()
 			closed := p.wr.Closed()
-			var werr error
-			if p.dw != nil {
-				werr = p.dw.WriteMessageInPlace(frames.OpBinary, buf[:frames.MaxHeaderLen+n])
-			} else {
-				werr = p.wr.WriteFrameInPlace(frames.OpBinary, true, buf[:frames.MaxHeaderLen+n])
-			}
+			werr := down.writeFrame(n)
 			p.wmu.Unlock()
 			if werr != nil {
-				p.srv.putBuf(bp)
 				if closed {
 					// This side sent Close (shutdown, idle): what the
 					// target sends now has nowhere to go. The client pump
@@ -192,14 +274,97 @@ func (p *pair) targetToClient() {
 			p.traffic('{')
 			p.down.Add(int64(n))
 			if p.rec != nil {
-				p.rec.ToClient(buf[frames.MaxHeaderLen : frames.MaxHeaderLen+n])
+				p.rec.ToClient(down.payload(n))
 			}
 		}
-		p.srv.putBuf(bp)
+		down.release()
 		if rerr != nil {
 			p.targetReadError(rerr)
 			return
 		}
+		if n == p.srv.cfg.MaxFrameSize && !bulk {
+			bulk, down = true, p.bulkPath(c)
+		}
+	}
+}
+
+// downPath moves the target's bytes to the client, one chunk at a time.
+type downPath interface {
+	// read waits until the target is readable and takes up to
+	// MaxFrameSize bytes from it.
+	read() (int, error)
+	// writeFrame sends the n bytes read as one binary message; the
+	// caller holds p.wmu.
+	writeFrame(n int) error
+	// payload returns the n bytes read, if they passed through memory
+	// (for the Recorder).
+	payload(n int) []byte
+	// release gives back what the chunk held (a buffer, a pipe).
+	release()
+}
+
+// bulkPath is the path for a target that has filled a whole buffer: a
+// splicePath over c when both connections allow it and the bytes need no
+// compressing or recording, else c. Sessions that never move bulk data
+// never allocate the splice state.
+func (p *pair) bulkPath(c *copyPath) downPath {
+	if p.dw == nil && p.rec == nil {
+		if d := p.newSplicePath(c); d != nil {
+			return d
+		}
+	}
+	return c
+}
+
+// copyPath reads the target into a pooled frame buffer, after room for
+// the header, and writes header and payload with one Write (or compresses
+// the payload).
+type copyPath struct {
+	rd  *rawReader
+	buf frameBuf
+	wr  *frames.Writer
+	dw  *deflate.Writer // nil without compression
+}
+
+func (p *pair) newCopyPath() *copyPath {
+	c := &copyPath{buf: frameBuf{pool: &p.srv.bufs}, wr: p.wr, dw: p.dw}
+	c.rd = newRawReader(p.target, &c.buf)
+	return c
+}
+
+func (c *copyPath) read() (int, error) { return c.rd.read() }
+
+func (c *copyPath) writeFrame(n int) error {
+	if c.dw != nil {
+		return c.dw.WriteMessageInPlace(frames.OpBinary, (*c.buf.bp)[:frames.MaxHeaderLen+n])
+	}
+	return c.wr.WriteFrameInPlace(frames.OpBinary, true, (*c.buf.bp)[:frames.MaxHeaderLen+n])
+}
+
+func (c *copyPath) payload(n int) []byte {
+	return (*c.buf.bp)[frames.MaxHeaderLen : frames.MaxHeaderLen+n]
+}
+
+func (c *copyPath) release() { c.buf.drop() }
+
+// frameBuf lends a rawReader a pooled frame buffer: the payload is read
+// after MaxHeaderLen bytes of room for the frame header.
+type frameBuf struct {
+	pool *sync.Pool // *[]byte of MaxHeaderLen+MaxFrameSize
+	bp   *[]byte    // nil while none is taken
+}
+
+func (b *frameBuf) take() []byte {
+	if b.bp == nil {
+		b.bp = b.pool.Get().(*[]byte)
+	}
+	return (*b.bp)[frames.MaxHeaderLen:]
+}
+
+func (b *frameBuf) drop() {
+	if b.bp != nil {
+		b.pool.Put(b.bp)
+		b.bp = nil
 	}
 }
 

@@ -29,7 +29,9 @@ type Server struct {
 	log     logging.LeveledLogger
 	dial    func(ctx context.Context, network, addr string) (net.Conn, error)
 	bufs    sync.Pool // *[]byte of MaxHeaderLen+MaxFrameSize: payload copies
+	pipes   sync.Pool // *pipe, empty: the down path's splice pipes (Linux)
 	small   sync.Pool // *[]byte of smallBufSize: frame headers, small messages
+	large   sync.Pool // *[]byte of upBufSize: payload gathered for the target
 	traffic *trafficWriter
 
 	mu        sync.Mutex
@@ -77,14 +79,12 @@ func New(cfg Config) (*Server, error) {
 	size := frames.MaxHeaderLen + cfg.MaxFrameSize
 	s.bufs.New = func() any { b := make([]byte, size); return &b }
 	s.small.New = func() any { b := make([]byte, smallBufSize); return &b }
+	s.large.New = func() any { b := make([]byte, upBufSize); return &b }
 	if cfg.Traffic != nil {
 		s.traffic = &trafficWriter{w: cfg.Traffic}
 	}
 	return s, nil
 }
-
-func (s *Server) getBuf() *[]byte  { return s.bufs.Get().(*[]byte) }
-func (s *Server) putBuf(b *[]byte) { s.bufs.Put(b) }
 
 // ServeHTTP upgrades WebSocket requests and bridges them; other requests go
 // to Config.Fallback. The steps, each of which can refuse with an HTTP
