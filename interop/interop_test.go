@@ -136,7 +136,15 @@ func TestWSDeflate(t *testing.T) {
 func TestWSBridge(t *testing.T) {
 	node := needNodeWS(t)
 	target := testpeer.TCP(t, testpeer.Echo)
-	srv, err := tunnel.New(tunnel.Config{Target: target, LoggerFactory: quietLogger()})
+	addr := serveTunnel(t, tunnel.Config{Target: target})
+	runNode(t, node, "bridge", "ws://"+addr+"/websockify")
+}
+
+// serveTunnel runs a tunnel.Server for cfg on loopback until the test ends.
+func serveTunnel(t *testing.T, cfg tunnel.Config) string {
+	t.Helper()
+	cfg.LoggerFactory = quietLogger()
+	srv, err := tunnel.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,29 +154,21 @@ func TestWSBridge(t *testing.T) {
 		defer cancel()
 		srv.Shutdown(ctx)
 	})
-	runNode(t, node, "bridge", "ws://"+addr+"/websockify")
+	return addr
 }
 
 // TestWSBridgeDeflate points npm ws with perMessageDeflate on at the
 // bridge configured as wsbridge runs by default (no context takeover
-// either way, small messages uncompressed), for several of ws's offers.
+// either way, small messages uncompressed, adaptive), for several of ws's
+// offers.
 func TestWSBridgeDeflate(t *testing.T) {
 	node := needNodeWS(t)
 	target := testpeer.TCP(t, testpeer.Echo)
-	ext, err := deflate.New(deflate.Options{ServerNoContextTakeover: true, ClientNoContextTakeover: true, Threshold: 64})
+	ext, err := deflate.New(deflate.Options{ServerNoContextTakeover: true, ClientNoContextTakeover: true, Threshold: 64, Adaptive: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := tunnel.New(tunnel.Config{Target: target, Deflate: ext, LoggerFactory: quietLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := serve(t, srv)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
+	addr := serveTunnel(t, tunnel.Config{Target: target, Deflate: ext})
 	both := `"server_no_context_takeover":true,"client_no_context_takeover":true`
 	for _, tc := range []struct{ name, ws, want string }{
 		{"default", `{}`, `{` + both + `}`},
