@@ -26,7 +26,8 @@ import (
 //	to offer permessage-deflate on every session
 //
 // It holds SOAK_CONNS sessions through the real binary for SOAK_DURATION
-// with traffic on a random tenth of them every second, and samples the
+// with a round trip on a tenth of them every second, in turn (every session
+// sends within 10 s, inside the 30 s heartbeat), and samples the
 // bridge's own metrics: resident memory must stay flat, and open fds and
 // goroutines must not grow.
 
@@ -43,9 +44,11 @@ type soakClient struct {
 	rd interface {
 		NextFrame() (frames.Header, error)
 		Read([]byte) (int, error)
+		ControlPayload() []byte
 	}
 	wr interface {
 		WriteMessage(frames.Opcode, []byte) error
+		WriteControl(frames.Opcode, []byte) error
 	}
 }
 
@@ -102,6 +105,11 @@ func (s *soakClient) roundTrip(msg []byte) error {
 		h, err := s.rd.NextFrame()
 		if err != nil {
 			return err
+		}
+		if h.Op == frames.OpPing { // the bridge's heartbeat
+			if err := s.wr.WriteControl(frames.OpPong, s.rd.ControlPayload()); err != nil {
+				return err
+			}
 		}
 		if h.Op.IsControl() {
 			continue
@@ -180,11 +188,13 @@ func TestSoak(t *testing.T) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	samples := []soakSample{first}
+	next := 0
 	trips := 0
 	for time.Since(start) < dur {
 		<-tick.C
 		for range conns / 10 {
-			c := clients[rng.IntN(len(clients))]
+			c := clients[next]
+			next = (next + 1) % len(clients)
 			for i := range msg {
 				msg[i] = byte(rng.Uint32())
 			}
