@@ -12,10 +12,10 @@ import (
 	"wsbridge/internal/testpeer"
 )
 
-// TestAdaptive: with Options.Adaptive, messages that do not shrink are
-// followed by runs of 1, 2, 4, ... up to 64 uncompressed ones; a message
-// that compresses again ends the back-off; every message still arrives
-// byte-exact.
+// TestAdaptive: with Options.Adaptive, a message that does not shrink is
+// followed by a run of uncompressed ones as large as it, then twice, four
+// times ... up to 1 MiB; a message that compresses again ends the
+// back-off; every message still arrives byte-exact.
 func TestAdaptive(t *testing.T) {
 	e := newExt(t, Options{Adaptive: true, ServerNoContextTakeover: true, ClientNoContextTakeover: true})
 	p, _, ok := e.Negotiate([]string{"permessage-deflate"})
@@ -53,22 +53,24 @@ func TestAdaptive(t *testing.T) {
 		}
 		compressed = append(compressed, h.Rsv&frames.Rsv1 != 0)
 	}
-	// Random: compressed at 0, 2, 5, 10, 19, 36, 69, then every 65th.
+	// Random 8 KiB messages: compressed at 0, then after runs of 1, 2, 4
+	// ... 64, then 128 (1 MiB) messages.
 	var at []int
 	for i, c := range compressed[:200] {
 		if c {
 			at = append(at, i)
 		}
 	}
-	want := []int{0, 2, 5, 10, 19, 36, 69, 134, 199}
+	want := []int{0, 2, 5, 10, 19, 36, 69, 134}
 	if !slices.Equal(at, want) {
 		t.Errorf("random messages compressed at %v, want %v", at, want)
 	}
-	// Compressible data after message 199's failure waits out its run of
-	// 64, then the first try succeeds and ends the back-off.
+	// Compressible data after the random ones waits out the run begun at
+	// message 134 (128 messages, to 262), then the first try succeeds and
+	// ends the back-off.
 	for i, c := range compressed[200:] {
-		if c != (i >= 64) {
-			t.Fatalf("compressible message %d after the random ones: compressed %v, want %v", i, c, i >= 64)
+		if c != (200+i >= 263) {
+			t.Fatalf("compressible message %d after the random ones: compressed %v, want %v", i, c, 200+i >= 263)
 		}
 	}
 }

@@ -56,14 +56,16 @@ type Options struct {
 	// Adaptive makes Writer.WriteMessage stop compressing data that does
 	// not compress (encrypted, or already compressed as in VNC's tight
 	// and ZRLE encodings): after a message that shrank by less than 1/32,
-	// the next 1, 2, 4, ... up to 64 messages go out uncompressed, and a
-	// message that compresses again ends the back-off. Random data then
-	// costs about 1/64 of compressing it all.
+	// the next messages go out uncompressed until they add up to its
+	// size, then twice that, four times, ... up to 1 MiB; a message that
+	// compresses again ends the back-off. Random data then costs about
+	// one compressed message per MiB, and a session whose data turns
+	// compressible is compressed again within 1 MiB.
 	Adaptive bool
 }
 
-// maxBackoff bounds Options.Adaptive's run of uncompressed messages.
-const maxBackoff = 64
+// maxBackoff bounds Options.Adaptive's run of uncompressed bytes.
+const maxBackoff = 1 << 20
 
 // Extension is one endpoint's permessage-deflate: its options, and the
 // pools of compressors, inflaters and buffers that its connections share so

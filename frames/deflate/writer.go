@@ -26,8 +26,8 @@ type Writer struct {
 	bits      int
 	threshold int
 	adaptive  bool // Options.Adaptive
-	skip      int  // messages still to send uncompressed (adaptive)
-	backoff   int  // the last run of skip (adaptive)
+	skip      int  // bytes still to send uncompressed (adaptive)
+	backoff   int  // the last run of skip, in bytes (adaptive)
 	lastSize  int  // compressed size of the last message
 
 	c    *compressor // under takeover for the Writer's life, else while a message is open
@@ -71,14 +71,14 @@ func (w *Writer) writeMessage(op frames.Opcode, p, inPlace []byte) error {
 		return w.WriteFragment(op, p, true)
 	}
 	if w.skip > 0 {
-		w.skip--
+		w.skip -= len(p)
 		return plain()
 	}
 	if err := w.WriteFragment(op, p, true); err != nil {
 		return err
 	}
 	if w.lastSize > len(p)-len(p)/32 {
-		w.backoff = min(max(2*w.backoff, 1), maxBackoff)
+		w.backoff = min(max(2*w.backoff, len(p)), maxBackoff)
 		w.skip = w.backoff
 	} else {
 		w.backoff = 0
