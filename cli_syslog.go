@@ -82,7 +82,6 @@ func (w *syslogWriter) connect() error {
 
 // Write sends one log line (the loggers write one line per call).
 func (w *syslogWriter) Write(p []byte) (int, error) {
-	msg := w.format(string(p))
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for try := 0; try < 2; try++ {
@@ -91,6 +90,7 @@ func (w *syslogWriter) Write(p []byte) (int, error) {
 				continue
 			}
 		}
+		msg := w.format(string(p)) // after connect: the framing depends on the socket type
 		w.conn.SetWriteDeadline(time.Now().Add(syslogSendTimeout))
 		if _, err := w.conn.Write(msg); err == nil {
 			break
@@ -102,7 +102,7 @@ func (w *syslogWriter) Write(p []byte) (int, error) {
 }
 
 // format turns a logger line ("tunnel WARNING: 2026/11/26 15:04:05 msg")
-// into a syslog message.
+// into a syslog message; w.mu is held.
 func (w *syslogWriter) format(line string) []byte {
 	line = strings.TrimRight(line, "\n")
 	sev, text := parseLogLine(line)
