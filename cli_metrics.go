@@ -86,7 +86,7 @@ func (mo *monitor) hook(cfg *tunnel.Config) {
 // which waits for it.
 func (mo *monitor) start(tun *tunnel.Server) {
 	mo.tun.Store(tun)
-	go func() { mo.done <- mo.srv.Serve(mo.ln) }()
+	go func() { mo.done <- mo.srv.Serve(mo.ln) }() // owned by mo: stop closes the server and waits on done
 	mo.log.Infof("metrics on http://%s/metrics, health checks on /healthz and /readyz", mo.ln.Addr())
 }
 
