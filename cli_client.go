@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"wsbridge/client"
-	"wsbridge/frames/deflate"
 )
 
 // clientUsage is `wsbridge client --help`.
@@ -147,8 +146,7 @@ func (o *clientOptions) dialer(env map[string]string) (*client.Dialer, error) {
 		Proxy:        client.ProxyFromEnvironment(func(k string) string { return env[k] }),
 	}
 	if o.compress {
-		// No context takeover: no flate state kept between messages.
-		ext, err := deflate.New(deflate.Options{ServerNoContextTakeover: true, ClientNoContextTakeover: true, Threshold: compressThreshold, Adaptive: true})
+		ext, err := newDeflate(0)
 		if err != nil {
 			return nil, fmt.Errorf("wsbridge client: %w", err)
 		}

@@ -289,13 +289,7 @@ func newTunnel(s *settings, e runEnv, lf logging.LoggerFactory, watch *sessionWa
 		cfg.Traffic = e.Stdout
 	}
 	if s.Compress {
-		ext, err := deflate.New(deflate.Options{
-			Level:                   s.CompressLevel,
-			ServerNoContextTakeover: true,
-			ClientNoContextTakeover: true,
-			Threshold:               compressThreshold,
-			Adaptive:                true,
-		})
+		ext, err := newDeflate(s.CompressLevel)
 		if err != nil {
 			return nil, fmt.Errorf("wsbridge: --compress: %w", err)
 		}
@@ -314,6 +308,20 @@ func newTunnel(s *settings, e runEnv, lf logging.LoggerFactory, watch *sessionWa
 // compressThreshold: smaller messages go out uncompressed; a keystroke's
 // echo would only grow.
 const compressThreshold = 64
+
+// newDeflate is permessage-deflate as wsbridge uses it, server and client:
+// no context takeover either way (no flate state kept between messages),
+// small messages as they are, and adaptive (incompressible data is not
+// compressed).
+func newDeflate(level int) (*deflate.Extension, error) {
+	return deflate.New(deflate.Options{
+		Level:                   level,
+		ServerNoContextTakeover: true,
+		ClientNoContextTakeover: true,
+		Threshold:               compressThreshold,
+		Adaptive:                true,
+	})
+}
 
 // recorder is --record: each session's recording goes to PREFIX.N. A file
 // that cannot be created is logged and the session goes on unrecorded.

@@ -28,6 +28,12 @@ func BenchmarkBridgeUp(b *testing.B) {
 	br := startBridge(b, Config{Target: tgt.addr, LoggerFactory: quietLogger()}, nil)
 	c := dialWS(b, br.addr)
 	c.conn.SetDeadline(time.Time{})
+	benchUp(b, c, got)
+}
+
+// benchUp times b.N 64 KiB messages from c until the sink behind the
+// bridge has counted them all (got).
+func benchUp(b *testing.B, c *wsClient, got <-chan int64) {
 	payload := randBytes(1, benchMsg)
 	b.SetBytes(benchMsg)
 	b.ReportAllocs()
@@ -48,22 +54,33 @@ func BenchmarkBridgeUp(b *testing.B) {
 // BenchmarkBridgeDown: 64 KiB writes from a TCP source through the bridge
 // to a client.
 func BenchmarkBridgeDown(b *testing.B) {
-	payload := randBytes(2, benchMsg)
-	tgt := startTarget(b, func(c *net.TCPConn) {
-		for range b.N {
-			if _, err := c.Write(payload); err != nil {
-				return
-			}
-		}
-		c.CloseWrite()
-		io.Copy(io.Discard, c)
-	})
+	tgt := startTarget(b, blockSource(b.N))
 	br := startBridge(b, Config{Target: tgt.addr, LoggerFactory: quietLogger()}, nil)
 	b.SetBytes(benchMsg)
 	b.ReportAllocs()
 	b.ResetTimer()
 	c := dialWS(b, br.addr)
 	c.conn.SetDeadline(time.Time{})
+	benchDown(b, c)
+}
+
+// blockSource writes n 64 KiB blocks, then FINs.
+func blockSource(n int) func(*net.TCPConn) {
+	payload := randBytes(2, benchMsg)
+	return func(c *net.TCPConn) {
+		for range n {
+			if _, err := c.Write(payload); err != nil {
+				return
+			}
+		}
+		c.CloseWrite()
+		io.Copy(io.Discard, c)
+	}
+}
+
+// benchDown reads from c until the bridge's Close, stops the timer and
+// checks that b.N 64 KiB blocks arrived.
+func benchDown(b *testing.B, c *wsClient) {
 	h := &countingHash{Hash: nopHash{}}
 	code, _, err := c.readUntilClose(h)
 	b.StopTimer()

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"wsbridge/frames"
 	"wsbridge/internal/testpeer"
 )
 
@@ -98,21 +97,7 @@ func BenchmarkBridgeUpTLS(b *testing.B) {
 		b.Fatal(err)
 	}
 	conn.SetDeadline(time.Time{})
-	payload := randBytes(1, benchMsg)
-	b.SetBytes(benchMsg)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		if err := c.wr.WriteMessage(frames.OpBinary, payload); err != nil {
-			b.Fatal(err)
-		}
-	}
-	c.wr.WriteClose(frames.CloseNormal, "")
-	n := recv(b, got, "the sink's EOF")
-	b.StopTimer()
-	if want := int64(b.N) * benchMsg; n != want {
-		b.Fatalf("sink got %d B, want %d", n, want)
-	}
+	benchUp(b, c, got)
 }
 
 func BenchmarkTLSRelayUp(b *testing.B) {
@@ -142,20 +127,6 @@ func BenchmarkTLSRelayUp(b *testing.B) {
 	}
 }
 
-// blockSource writes n 64 KiB blocks, then FINs.
-func blockSource(n int) func(*net.TCPConn) {
-	payload := randBytes(2, benchMsg)
-	return func(c *net.TCPConn) {
-		for range n {
-			if _, err := c.Write(payload); err != nil {
-				return
-			}
-		}
-		c.CloseWrite()
-		io.Copy(io.Discard, c)
-	}
-}
-
 func BenchmarkBridgeDownTLS(b *testing.B) {
 	srvConf, cliConf := tlsPair(b)
 	tgt := startTarget(b, blockSource(b.N))
@@ -173,16 +144,7 @@ func BenchmarkBridgeDownTLS(b *testing.B) {
 		b.Fatal(err)
 	}
 	conn.SetDeadline(time.Time{})
-	h := &countingHash{Hash: nopHash{}}
-	code, _, err := c.readUntilClose(h)
-	b.StopTimer()
-	if err != nil || code != frames.CloseNormal {
-		b.Fatalf("got Close %d (%v), want 1000", code, err)
-	}
-	if want := int64(b.N) * benchMsg; h.n != want {
-		b.Fatalf("client got %d B, want %d", h.n, want)
-	}
-	c.wr.WriteClose(frames.CloseNormal, "")
+	benchDown(b, c)
 }
 
 func BenchmarkTLSRelayDown(b *testing.B) {
