@@ -244,12 +244,14 @@ func TestNotAnUpgrade(t *testing.T) {
 func TestHeaderTimeout(t *testing.T) {
 	const timeout = 200 * time.Millisecond
 	b := startBridge(t, Config{Target: "127.0.0.1:1"}, func(hs *http.Server) { hs.ReadHeaderTimeout = timeout })
+	// The server's clock starts at accept, which can come before Dial
+	// returns: start before it, so that the measured wait is not short.
+	start := time.Now()
 	conn, err := net.Dial("tcp", b.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	start := time.Now()
 	io.WriteString(conn, "GET /websockify HT")
 	conn.SetReadDeadline(time.Now().Add(waitFor))
 	got, err := io.ReadAll(conn)
