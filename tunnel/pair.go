@@ -42,6 +42,9 @@ type pair struct {
 	closing  atomic.Bool   // linger was called: the session is winding down
 	start    time.Time
 
+	ev       *evSession // not nil: the session runs on the event loop
+	admitted func()     // Config.Admit's release, called when the session is over
+
 	rec        Recorder // nil unless Config.Record gave one
 	num        int64    // the session's number, from 1
 	clientName string   // the client's (real) address, for the log
@@ -59,24 +62,30 @@ type pair struct {
 	endErr     error
 }
 
-// newPair pairs client and target; compress says permessage-deflate was
-// agreed, with params.
-func newPair(s *Server, client net.Conn, br *bufio.Reader, target net.Conn, compress bool, params deflate.Params) *pair {
-	in := newLazyReader(client, br, &s.small)
-	p := &pair{
-		srv:    s,
-		log:    s.log,
-		client: client,
-		target: target,
-		in:     in,
-		fr:     frames.NewReader(in, frames.RoleServer),
-		out:    upBuffer{small: &s.bufs, large: &s.large},
-		wr:     frames.NewWriter(client, frames.RoleServer),
-		start:  time.Now(),
-
-		clientName: addrString(client.RemoteAddr()),
+// newPair pairs client and target; initPumps or Server.prepareEvent then
+// sets up how the session runs.
+func newPair(s *Server, client, target net.Conn, clientName, token string) *pair {
+	return &pair{
+		srv:        s,
+		log:        s.log,
+		client:     client,
+		target:     target,
+		start:      time.Now(),
+		clientName: clientName,
+		token:      token,
 		done:       make(chan struct{}),
 	}
+}
+
+// initPumps sets p up to run on goroutines (run): the client's bytes start
+// with what br (net/http's reader, given up at hijack) buffered beyond the
+// request; compress says permessage-deflate was agreed, with params.
+func (p *pair) initPumps(br *bufio.Reader, compress bool, params deflate.Params) {
+	s := p.srv
+	p.in = newLazyReader(p.client, br, &s.small)
+	p.fr = frames.NewReader(p.in, frames.RoleServer)
+	p.out = upBuffer{small: &s.bufs, large: &s.large}
+	p.wr = frames.NewWriter(p.client, frames.RoleServer)
 	p.fr.MaxMessage = s.cfg.MaxMessageSize
 	p.rd = p.fr
 	if compress {
@@ -84,7 +93,6 @@ func newPair(s *Server, client net.Conn, br *bufio.Reader, target net.Conn, comp
 		p.dw = s.cfg.Deflate.NewWriter(p.wr, frames.RoleServer, params)
 		p.rd = p.dr
 	}
-	return p
 }
 
 // frameSource reads the client's frames: a frames.Reader, or a
@@ -138,6 +146,15 @@ func (p *pair) closeBoth() {
 		p.client.Close()
 		p.target.Close()
 	})
+}
+
+// abort closes the session at once, however it runs.
+func (p *pair) abort() {
+	if p.ev != nil {
+		p.ev.abort()
+		return
+	}
+	p.closeBoth()
 }
 
 // linger bounds the rest of the session: after CloseTimeout every blocked

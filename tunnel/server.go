@@ -33,6 +33,7 @@ type Server struct {
 	small   sync.Pool // *[]byte of smallBufSize: frame headers, small messages
 	large   sync.Pool // *[]byte of upBufSize: payload gathered for the target
 	traffic *trafficWriter
+	eng     *engine // nil: every session runs on goroutines
 
 	mu        sync.Mutex
 	sessions  map[*pair]struct{}
@@ -83,6 +84,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Traffic != nil {
 		s.traffic = &trafficWriter{w: cfg.Traffic}
 	}
+	s.eng = newEngine(s)
 	return s, nil
 }
 
@@ -172,22 +174,37 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuseAfterUpgrade(conn, br, frames.CloseInternalError, reasonDialFailed)
 		return
 	}
-	p := newPair(s, conn, br, target, compress, params)
-	p.clientName, p.token = client, redact(rt.Token)
+	p := newPair(s, conn, target, client, redact(rt.Token))
+	p.admitted = release
+	event := s.eventEligible(conn, target, compress) && s.prepareEvent(p)
+	if !event {
+		p.initPumps(br, compress, params)
+	}
 	ok, goAway := s.register(p)
 	if !ok {
 		// Shutdown or Drain gave up waiting while the target was dialled.
 		s.observe(ResultFailed)
-		conn.Close()
-		target.Close()
+		if event {
+			p.ev.closeFDs()
+		} else {
+			conn.Close()
+			target.Close()
+		}
+		return
+	}
+	handedOff = true
+	s.observe(ResultAccepted)
+	if event {
+		// The loop runs the session from here; its end is reported by
+		// sessionEnded, on the loop.
+		s.sessionOpened(p)
+		p.ev.start(br, goAway)
 		return
 	}
 	// The session runs on a goroutine of its own, so that this handler
 	// returns and net/http frees what it holds per connection (its
 	// buffered writer, the response) for as long as the session lasts.
-	handedOff = true
-	s.observe(ResultAccepted)
-	go s.session(p, goAway, release) // owned by s: counted in s.wg, which Shutdown and Drain wait for
+	go s.session(p, goAway) // owned by s: counted in s.wg, which Shutdown and Drain wait for
 }
 
 // refused logs and answers a refused upgrade (see refuse).
@@ -221,20 +238,10 @@ func statusResult(status int) string {
 	return strings.ReplaceAll(strings.ToLower(strings.ReplaceAll(text, "-", " ")), " ", "_")
 }
 
-// session runs one bridged session from registration to teardown.
-func (s *Server) session(p *pair, goAway bool, release func()) {
-	defer s.wg.Done()
-	defer release()
-	defer s.unregister(p)
-	st := p.stats()
-	if st.Token != "" {
-		s.log.Infof("session %s -> %s (token %s) opened", st.Client, st.Target, st.Token)
-	} else {
-		s.log.Infof("session %s -> %s opened", st.Client, st.Target)
-	}
-	if s.cfg.OnSessionStart != nil {
-		s.cfg.OnSessionStart()
-	}
+// session runs one bridged session on goroutines, from registration to
+// teardown.
+func (s *Server) session(p *pair, goAway bool) {
+	s.sessionOpened(p)
 	if s.cfg.Record != nil {
 		p.rec = s.cfg.Record(p.num)
 	}
@@ -248,7 +255,30 @@ func (s *Server) session(p *pair, goAway bool, release func()) {
 			s.log.Warnf("session %d: recording: %v", p.num, err)
 		}
 	}
-	st = p.stats()
+	s.sessionEnded(p)
+}
+
+// sessionOpened logs a new session and tells OnSessionStart.
+func (s *Server) sessionOpened(p *pair) {
+	st := p.stats()
+	if st.Token != "" {
+		s.log.Infof("session %s -> %s (token %s) opened", st.Client, st.Target, st.Token)
+	} else {
+		s.log.Infof("session %s -> %s opened", st.Client, st.Target)
+	}
+	if s.cfg.OnSessionStart != nil {
+		s.cfg.OnSessionStart()
+	}
+}
+
+// sessionEnded reports the end of a session whose connections are
+// closed: the log line, OnSessionEnd, the registry, Admit's release and
+// the count Shutdown waits on.
+func (s *Server) sessionEnded(p *pair) {
+	defer s.wg.Done()
+	defer p.admitted()
+	defer s.unregister(p)
+	st := p.stats()
 	s.log.Info(st.String())
 	if s.cfg.OnSessionEnd != nil {
 		s.cfg.OnSessionEnd(st)

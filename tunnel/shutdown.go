@@ -111,6 +111,7 @@ func (s *Server) stopAccepting(goAway bool) []*pair {
 	defer s.mu.Unlock()
 	s.closing = true
 	s.goingAway = s.goingAway || goAway
+	s.eng.stop() // loops end once they have no sessions
 	ps := make([]*pair, 0, len(s.sessions))
 	for p := range s.sessions {
 		ps = append(ps, p)
@@ -172,7 +173,7 @@ func (s *Server) forceClose() {
 	}
 	for p := range s.sessions {
 		p.end("server", 0, errShutdownTimeout)
-		p.closeBoth()
+		p.abort()
 	}
 	for c := range s.refusing {
 		c.Close()
@@ -181,6 +182,10 @@ func (s *Server) forceClose() {
 
 // goAway starts the closing handshake from this side with 1001.
 func (p *pair) goAway() {
+	if p.ev != nil {
+		p.ev.goAway()
+		return
+	}
 	p.end("server", frames.CloseGoingAway, nil)
 	p.linger()
 	_ = p.writeClose(frames.CloseGoingAway, reasonShutdown)

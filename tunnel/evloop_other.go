@@ -1,0 +1,24 @@
+//go:build !linux
+
+package tunnel
+
+import "bufio"
+
+// The event loop is Linux only (epoll); elsewhere every session runs on
+// goroutines.
+
+type engine struct{}
+
+func newEngine(*Server) *engine { return nil }
+
+func (e *engine) stop() {}
+
+// evSession is never made outside Linux.
+type evSession struct{}
+
+func (s *Server) eventEligible(client, target any, compress bool) bool { return false }
+func (s *Server) prepareEvent(*pair) bool                              { return false }
+func (es *evSession) start(*bufio.Reader, bool)                        {}
+func (es *evSession) closeFDs()                                        {}
+func (es *evSession) goAway()                                          {}
+func (es *evSession) abort()                                           {}
