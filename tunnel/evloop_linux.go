@@ -251,11 +251,10 @@ func (es *evSession) closeFDs() {
 func (es *evSession) start(br *bufio.Reader, goAway bool) {
 	p := es.p
 	l := p.srv.eng.assign()
-	es.l = l
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	p.mu.Lock()
-	es.started = true
+	es.l, es.started = l, true
 	goAway = goAway || es.pendingGoAway
 	abort := es.pendingAbort
 	p.mu.Unlock()

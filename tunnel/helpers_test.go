@@ -6,6 +6,7 @@ import (
 	"hash"
 	"net"
 	"net/http"
+	"os"
 	"testing"
 	"time"
 )
@@ -35,6 +36,9 @@ func startBridge(t testing.TB, cfg Config, configure func(*http.Server)) *bridge
 		var lf = testLogger(t)
 		lw = lf.Writer.(*testLogWriter)
 		cfg.LoggerFactory = lf
+	}
+	if os.Getenv(goroutinesEnv) != "" {
+		cfg.DisableEventLoop = true // TestGoroutinePumps's run
 	}
 	s, err := New(cfg)
 	if err != nil {

@@ -1,0 +1,235 @@
+//go:build linux
+
+package tunnel
+
+import (
+	"bytes"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"wsbridge/frames"
+)
+
+// goroutinesEnv, set, makes startBridge turn the event loop off: the
+// package's tests then cover the goroutine pumps (TestGoroutinePumps).
+const goroutinesEnv = "WSBRIDGE_TEST_GOROUTINE_PUMPS"
+
+// TestGoroutinePumps runs this package's tests again in a child process
+// with Config.DisableEventLoop set by startBridge: every test of the close
+// mapping, limits and timeouts then holds for both ways a session can
+// run.
+func TestGoroutinePumps(t *testing.T) {
+	if os.Getenv(goroutinesEnv) != "" {
+		t.Skip("this is the run with the goroutine pumps")
+	}
+	if testing.Short() {
+		t.Skip("-short: the package's tests run once, on the event loop")
+	}
+	args := []string{"-test.count=1", "-test.timeout=10m"}
+	if testing.Verbose() {
+		args = append(args, "-test.v")
+	}
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), goroutinesEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the tests with the goroutine pumps failed: %v\n%s", err, failures(out))
+	}
+	if !bytes.Contains(out, []byte("PASS")) {
+		t.Fatalf("the run with the goroutine pumps did not pass:\n%s", out)
+	}
+}
+
+// failures cuts a test binary's output down to the failing tests' lines
+// (all of it if there are none to find).
+func failures(out []byte) string {
+	var b strings.Builder
+	keep := false
+	for line := range strings.Lines(string(out)) {
+		if strings.HasPrefix(line, "--- FAIL") || strings.HasPrefix(line, "panic") || strings.HasPrefix(line, "FAIL") {
+			keep = true
+		}
+		if keep && !strings.Contains(line, " INFO: ") {
+			b.WriteString(line)
+		}
+	}
+	if b.Len() == 0 {
+		return string(out)
+	}
+	return b.String()
+}
+
+// TestEventLoopChoice: plain sessions run on the loop; with the loop
+// turned off, or with traffic glyphs (which only the pumps print), they
+// run on goroutines, and behave the same.
+func TestEventLoopChoice(t *testing.T) {
+	if os.Getenv(goroutinesEnv) != "" {
+		t.Skip("the loop is off in this run")
+	}
+	tgt := startTarget(t, echoTarget)
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		loop bool
+	}{
+		{"plain", Config{}, true},
+		{"disabled", Config{DisableEventLoop: true}, false},
+		{"traffic", Config{Traffic: &bytes.Buffer{}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg
+			cfg.Target = tgt.addr
+			cfg.LoggerFactory = quietLogger()
+			rec := hooks(&cfg)
+			b := startBridge(t, cfg, nil)
+			c := dialWS(t, b.addr)
+			echoThrough(t, c, "hello")
+			if got := onLoop(b.Server); got != tc.loop {
+				t.Errorf("session on the event loop: got %v, want %v", got, tc.loop)
+			}
+			c.wr.WriteClose(frames.CloseNormal, "")
+			c.expectClose(t, frames.CloseNormal, "")
+			rec.checkEnd(t, "client", int(frames.CloseNormal), 5, 5)
+		})
+	}
+}
+
+// onLoop reports whether s's one live session runs on the event loop.
+func onLoop(s *Server) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for p := range s.sessions {
+		return p.ev != nil
+	}
+	return false
+}
+
+// TestEventLoopIdleCost: idle sessions on the loop hold no goroutines (the
+// pumps hold two each), and when they end every descriptor they held is
+// closed.
+func TestEventLoopIdleCost(t *testing.T) {
+	if os.Getenv(goroutinesEnv) != "" {
+		t.Skip("the loop is off in this run")
+	}
+	const n = 200
+	tgt := startTarget(t, echoTarget)
+	cfg := Config{Target: tgt.addr, LoggerFactory: quietLogger()}
+	rec := hooks(&cfg)
+	b := startBridge(t, cfg, nil)
+	c0 := dialWS(t, b.addr) // the first session starts a loop
+	recv(t, rec.starts, "the first session")
+	echoThrough(t, c0, "x") // and its target has accepted: all its descriptors are open
+	fds0 := openFDs(t)
+	g0 := runtime.NumGoroutine()
+	var cs []*wsClient
+	for range n {
+		cs = append(cs, dialWS(t, b.addr))
+	}
+	for i := range n {
+		recv(t, rec.starts, "session "+strings.Repeat("+", i%1))
+	}
+	// The test's targets hold a goroutine per connection (echoTarget):
+	// everything beyond those is the bridge's.
+	if d := runtime.NumGoroutine() - g0 - n; d > n/10 {
+		t.Errorf("%d idle sessions added %d goroutines besides their targets', want about none", n, d)
+	}
+	for _, c := range cs {
+		echoThrough(t, c, "x")
+		c.wr.WriteClose(frames.CloseNormal, "")
+		c.expectClose(t, frames.CloseNormal, "")
+		c.conn.Close()
+	}
+	for range n {
+		recv(t, rec.ends, "a session's end")
+	}
+	// Each session held two sockets (client and target, the target's own
+	// end belongs to the test): all closed once the sessions ended.
+	deadline := time.Now().Add(waitFor)
+	for openFDs(t) > fds0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d descriptors open after the sessions ended, want %d: %v", openFDs(t), fds0, fdNames())
+		}
+		time.Sleep(5 * time.Millisecond) // polling interval, not synchronisation
+	}
+	c0.conn.Close()
+}
+
+// fdNames lists what this process's descriptors refer to.
+func fdNames() []string {
+	ents, _ := os.ReadDir("/proc/self/fd")
+	var names []string
+	for _, e := range ents {
+		target, _ := os.Readlink("/proc/self/fd/" + e.Name())
+		names = append(names, e.Name()+"="+target)
+	}
+	return names
+}
+
+// TestEventLoopPingFlood: a client that sends pings and does not read the
+// pongs stops being read once a bounded backlog of pongs waits for it (its
+// writes then stall, as with the pumps, where the pong write blocks); when
+// it reads, every ping is answered in order and the session goes on.
+func TestEventLoopPingFlood(t *testing.T) {
+	const pings = 100_000 // 13 MB: beyond what the sockets' buffers hold
+	tgt := startTarget(t, echoTarget)
+	cfg := Config{Target: tgt.addr, LoggerFactory: quietLogger()}
+	rec := hooks(&cfg)
+	b := startBridge(t, cfg, nil)
+	c := dialWS(t, b.addr)
+	c.conn.(*net.TCPConn).SetWriteBuffer(64 << 10)
+	c.conn.(*net.TCPConn).SetReadBuffer(64 << 10)
+	c.conn.SetDeadline(time.Time{})
+	payload := bytes.Repeat([]byte("p"), frames.MaxControlPayload)
+	var progress atomic.Int64
+	werr := make(chan error, 1)
+	go func() { // the client's writer; ends when all pings are out
+		for range pings {
+			if err := c.wr.WriteControl(frames.OpPing, payload); err != nil {
+				werr <- err
+				return
+			}
+			progress.Add(1)
+		}
+		werr <- nil
+	}()
+	if n := waitStall(t, &progress); n >= pings {
+		t.Fatalf("all %d pings went out without the client reading, want the writer stalled", n)
+	}
+	if os.Getenv(goroutinesEnv) == "" {
+		b.mu.Lock()
+		for p := range b.sessions {
+			p.mu.Lock()
+			l := p.ev.l // set under p.mu as the session started
+			p.mu.Unlock()
+			l.mu.Lock()
+			if q := len(p.ev.down.b); q > pongBacklog+loopBufSize {
+				t.Errorf("%d B wait for the client, want at most %d", q, pongBacklog+loopBufSize)
+			}
+			l.mu.Unlock()
+		}
+		b.mu.Unlock()
+	}
+	c.conn.SetReadDeadline(time.Now().Add(waitFor))
+	for i := range pings {
+		h, err := c.rd.NextFrame() // c.next would skip the pongs
+		if err != nil {
+			t.Fatalf("after %d pongs: %v", i, err)
+		}
+		if h.Op != frames.OpPong || !bytes.Equal(c.rd.ControlPayload(), payload) {
+			t.Fatalf("frame %d: got %v %q, want a pong with the ping's payload", i, h.Op, c.rd.ControlPayload())
+		}
+	}
+	if err := recv(t, werr, "the writer"); err != nil {
+		t.Fatal(err)
+	}
+	echoThrough(t, c, "still bridged")
+	c.wr.WriteClose(frames.CloseNormal, "")
+	c.expectClose(t, frames.CloseNormal, "")
+	rec.checkEnd(t, "client", int(frames.CloseNormal), -1, -1)
+}
