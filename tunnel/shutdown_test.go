@@ -200,10 +200,12 @@ func TestDrain(t *testing.T) {
 	c := dialWS(t, b.addr)
 	drained := make(chan error, 1)
 	go func() { drained <- b.Drain(context.Background()) }()
+	early := 0 // probes that came before Drain began: sessions after all
 	eventually(t, "a 503 for new upgrades", func() bool {
 		c, resp, err := tryDialWS(b.addr)
 		if c != nil {
-			c.conn.Close() // too early: a session after all
+			early++
+			c.conn.Close()
 		}
 		return err == nil && resp.StatusCode == http.StatusServiceUnavailable
 	})
@@ -226,6 +228,13 @@ func TestDrain(t *testing.T) {
 	c.expectClose(t, frames.CloseNormal, "done")
 	if err := recv(t, drained, "Drain"); err != nil {
 		t.Errorf("Drain: got %v, want nil", err)
+	}
+	for range early {
+		// Each probe that got a session dropped it at once, long before
+		// the Close above.
+		if st := recv(t, rec.ends, "an early probe's end"); st.Up != 0 || st.Down != 0 {
+			t.Errorf("the first ends are the probes', got %s", st)
+		}
 	}
 	rec.checkEnd(t, "client", 1000, 24, 24)
 }
