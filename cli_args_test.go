@@ -115,6 +115,7 @@ func TestParseArgsOptions(t *testing.T) {
 		c.MaxFrameSize = 65536
 		c.UnixListenMode = "0600"
 		c.Compress, c.CompressLevel = true, 1
+		c.EventLoop = true
 	}
 	every := []string{
 		"WSBRIDGE_VERBOSE=1", "WSBRIDGE_LOG_LEVEL=warn", "WSBRIDGE_LOG_FILE=/tmp/x.log",
@@ -123,7 +124,7 @@ func TestParseArgsOptions(t *testing.T) {
 		"WSBRIDGE_WEB=/srv/novnc", "WSBRIDGE_FILE_ONLY=true", "WSBRIDGE_WEB_LISTING=true",
 		"WSBRIDGE_CONN_IDLE_TIMEOUT=300", "WSBRIDGE_DIAL_TIMEOUT=3", "WSBRIDGE_CLOSE_TIMEOUT=1",
 		"WSBRIDGE_HANDSHAKE_TIMEOUT=4", "WSBRIDGE_MAX_FRAME_SIZE=4096", "WSBRIDGE_MAX_MESSAGE_SIZE=1048576",
-		"WSBRIDGE_COMPRESS=off", "WSBRIDGE_COMPRESS_LEVEL=6", "WSBRIDGE_SHUTDOWN_TIMEOUT=7",
+		"WSBRIDGE_COMPRESS=off", "WSBRIDGE_COMPRESS_LEVEL=6", "WSBRIDGE_EVENT_LOOP=off", "WSBRIDGE_SHUTDOWN_TIMEOUT=7",
 		"WSBRIDGE_RECORD=/tmp/rec", "WSBRIDGE_RECORD_LIMIT=1000", "WSBRIDGE_METRICS_LISTEN=127.0.0.1:9180",
 		"WSBRIDGE_LISTEN=8080", "WSBRIDGE_TARGET=h:1",
 	}
@@ -169,7 +170,7 @@ func TestParseArgsOptions(t *testing.T) {
 			"--idle-timeout", "60", "--timeout", "2.5", "--run-once", "-6", "--web", "/srv/novnc",
 			"--file-only", "--web-listing", "--conn-idle-timeout", "300", "--dial-timeout", "3",
 			"--close-timeout", "1", "--handshake-timeout", "4", "--max-frame-size", "4096",
-			"--max-message-size", "1048576", "--compress", "off", "--compress-level", "6",
+			"--max-message-size", "1048576", "--compress", "off", "--compress-level", "6", "--event-loop=off",
 			"--shutdown-timeout", "7", "--record", "/tmp/rec", "--record-limit", "1000",
 			"--metrics-listen", "127.0.0.1:9180", "8080", "h:1",
 		}, nil, everyConfig, logging.LogLevelDebug},

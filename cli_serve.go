@@ -263,17 +263,18 @@ func newTunnel(s *settings, e runEnv, lf logging.LoggerFactory, watch *sessionWa
 		return nil, fmt.Errorf("wsbridge: %w", err)
 	}
 	cfg := tunnel.Config{
-		Target:         s.target,
-		DialTimeout:    time.Duration(s.DialTimeout),
-		Heartbeat:      time.Duration(s.Heartbeat),
-		IdleTimeout:    time.Duration(s.ConnIdleTimeout),
-		CloseTimeout:   time.Duration(s.CloseTimeout),
-		MaxFrameSize:   s.MaxFrameSize,
-		MaxMessageSize: s.MaxMessageSize,
-		Fallback:       page,
-		OnSessionStart: watch.started,
-		OnSessionEnd:   watch.ended,
-		LoggerFactory:  lf,
+		Target:           s.target,
+		DialTimeout:      time.Duration(s.DialTimeout),
+		Heartbeat:        time.Duration(s.Heartbeat),
+		IdleTimeout:      time.Duration(s.ConnIdleTimeout),
+		CloseTimeout:     time.Duration(s.CloseTimeout),
+		MaxFrameSize:     s.MaxFrameSize,
+		MaxMessageSize:   s.MaxMessageSize,
+		DisableEventLoop: !bool(s.EventLoop),
+		Fallback:         page,
+		OnSessionStart:   watch.started,
+		OnSessionEnd:     watch.ended,
+		LoggerFactory:    lf,
 	}
 	if s.WebAuth {
 		cfg.Fallback = rt.guard(page)
