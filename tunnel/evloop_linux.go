@@ -24,10 +24,11 @@ import (
 // The event loop: plain sessions (TCP or unix sockets on both sides, no
 // compression, recording or traffic glyphs) are bridged by a few loop
 // goroutines instead of two goroutines each. A loop owns an epoll set in
-// which both sockets of its sessions are registered edge-triggered, and
-// waits in epoll_wait itself: an event wakes the loop's thread directly,
-// with no hop through Go's poller. An eventfd in the set wakes it for
-// changes made from outside (a new session, Shutdown).
+// which both sockets of its sessions are registered edge-triggered; the
+// epoll descriptor itself is waited on through Go's poller (it is readable
+// while events are pending), so a waiting loop parks like any goroutine
+// and holds no P. An eventfd in the set wakes it for changes made from
+// outside (a new session, Shutdown); timers are the file's read deadline.
 //
 // What this buys, per event: one read and one write, no readiness probe
 // (a read that returns less than asked found the socket empty, and the next
@@ -92,7 +93,9 @@ type loop struct {
 	count int // sessions assigned and not yet finished; guarded by eng.mu
 
 	epfd int
-	efd  int // the eventfd that wakes the loop
+	efd  int             // the eventfd that wakes the loop
+	file *os.File        // epfd, as Go's poller sees it
+	rc   syscall.RawConn // waits for file to be readable
 
 	mu       sync.Mutex
 	inLoop   bool                 // the loop goroutine holds mu
@@ -137,7 +140,8 @@ type evSession struct {
 
 	queued bool // in l.runq
 
-	// Before start (guarded by p.mu): what Shutdown asked meanwhile.
+	// Before start (guarded by p.mu): what Shutdown asked meanwhile. l is
+	// set before the session is registered, so Shutdown sees it.
 	started, pendingGoAway, pendingAbort bool
 
 	ctrlQueued int    // bytes of control frames in down
@@ -217,20 +221,27 @@ func isPlainSocket(c any) bool {
 // It reports false, with p's connections untouched, when that cannot be
 // done (out of descriptors): p then runs on goroutines.
 func (s *Server) prepareEvent(p *pair) bool {
+	l, err := s.eng.assign()
+	if err != nil {
+		s.log.Warnf("session %s: event loop: %v; using goroutines", p.clientName, err)
+		return false
+	}
 	cfd, err := dupSocket(p.client)
 	if err != nil {
+		s.eng.unassign(l)
 		s.log.Warnf("session %s: event loop: %v; using goroutines", p.clientName, err)
 		return false
 	}
 	tfd, err := dupSocket(p.target)
 	if err != nil {
 		unix.Close(cfd)
+		s.eng.unassign(l)
 		s.log.Warnf("session %s: event loop: %v; using goroutines", p.clientName, err)
 		return false
 	}
 	p.client.Close()
 	p.target.Close()
-	es := &evSession{p: p, cfd: cfd, tfd: tfd, heapIdx: -1}
+	es := &evSession{p: p, l: l, cfd: cfd, tfd: tfd, heapIdx: -1}
 	es.parser.MaxMessage = s.cfg.MaxMessageSize
 	es.up.pool = &s.large
 	es.down.pool = &s.bufs
@@ -243,6 +254,7 @@ func (s *Server) prepareEvent(p *pair) bool {
 func (es *evSession) closeFDs() {
 	unix.Close(es.cfd)
 	unix.Close(es.tfd)
+	es.p.srv.eng.unassign(es.l)
 }
 
 // start registers the session with a loop and handles what is at hand:
@@ -250,11 +262,11 @@ func (es *evSession) closeFDs() {
 // that came since the session was registered.
 func (es *evSession) start(br *bufio.Reader, goAway bool) {
 	p := es.p
-	l := p.srv.eng.assign()
+	l := es.l
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	p.mu.Lock()
-	es.l, es.started = l, true
+	es.started = true
 	goAway = goAway || es.pendingGoAway
 	abort := es.pendingAbort
 	p.mu.Unlock()
@@ -324,35 +336,47 @@ func dupSocket(c any) (int, error) {
 }
 
 // assign picks the loop with the fewest sessions, starting loops as
-// needed, and counts the session in.
-func (e *engine) assign() *loop {
+// needed, and counts a session in. It fails only when no loop runs and
+// none can be started (out of descriptors).
+func (e *engine) assign() (*loop, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	best := -1
+	var run *loop // the running loop with the fewest sessions
+	free := -1    // a slot without a loop
 	for i, l := range e.loops {
-		if l != nil && (best < 0 || l.count < e.loops[best].count) {
-			best = i
-		}
-	}
-	if best < 0 || e.loops[best].count > 0 {
-		// Every running loop has sessions: start another while there
-		// is a free slot, so that sessions spread over the CPUs.
-		for i, l := range e.loops {
-			if l == nil {
-				best = i
-				break
+		switch {
+		case l == nil:
+			if free < 0 {
+				free = i
 			}
+		case run == nil || l.count < run.count:
+			run = l
 		}
 	}
-	l := e.loops[best]
-	if l == nil {
-		var err error
-		if l, err = e.start(best); err != nil {
-			panic(err) // see start: only when the process is out of descriptors for good
+	l := run
+	if free >= 0 && (run == nil || run.count > 0) {
+		// Every running loop has sessions: start another while there is
+		// a free slot, so that sessions spread over the CPUs.
+		nl, err := e.start(free)
+		switch {
+		case err == nil:
+			l = nl
+		case run == nil:
+			return nil, err
 		}
 	}
 	l.count++
-	return l
+	return l, nil
+}
+
+// unassign counts out a session that never started.
+func (e *engine) unassign(l *loop) {
+	e.mu.Lock()
+	l.count--
+	e.mu.Unlock()
+	l.mu.Lock()
+	l.kick() // the loop may be idle now
+	l.mu.Unlock()
 }
 
 // start makes the loop for slot i and runs it (e.mu is held). Its
@@ -373,8 +397,24 @@ func (e *engine) start(i int) (*loop, error) {
 		unix.Close(epfd)
 		return nil, fmt.Errorf("tunnel: epoll_ctl: %w", err)
 	}
+	// The loop waits for its epoll set through Go's poller (an epoll set
+	// is readable while it has events), so that a waiting loop holds no
+	// P: blocked in epoll_wait, it would keep one from the other
+	// goroutines until sysmon took it back.
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(efd)
+		unix.Close(epfd)
+		return nil, fmt.Errorf("tunnel: epoll: %w", err)
+	}
+	f := os.NewFile(uintptr(epfd), "epoll")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		unix.Close(efd)
+		f.Close()
+		return nil, fmt.Errorf("tunnel: epoll: %w", err)
+	}
 	l := &loop{
-		eng: e, slot: i, epfd: epfd, efd: efd,
+		eng: e, slot: i, epfd: epfd, efd: efd, file: f, rc: rc,
 		conns:  make(map[int32]*evSession),
 		buf:    make([]byte, frames.MaxHeaderLen+loopBufSize),
 		iov:    make([]unix.Iovec, 0, maxIov),
@@ -394,22 +434,37 @@ const maxIov = 64
 // sessions left.
 func (l *loop) run() {
 	defer l.eng.s.wg.Done()
-	defer unix.Close(l.epfd)
+	defer l.file.Close() // and with it the epoll descriptor
 	defer unix.Close(l.efd)
 	var (
-		wait      = -1 // epoll_wait's timeout in ms: the first timer, 0 to poll, -1 for none
+		n         int
+		spin      bool      // sessions wait in runq: poll, do not wait
+		deadline  time.Time // set on l.file: the first timer, or the end of lingering
 		done      []*evSession
 		idleSince time.Time // when the loop's last session ended, if it has none
 	)
+	// poll takes the events pending now; false makes the poller wait for
+	// more (or for the deadline). It runs after the poller has reset its
+	// readiness flag, so an event that comes after it still wakes the loop.
+	poll := func(fd uintptr) bool {
+		for {
+			m, err := unix.EpollWait(int(fd), l.events, 0)
+			if err == unix.EINTR {
+				continue
+			}
+			n = max(m, 0)
+			return n > 0 || spin
+		}
+	}
 	for {
-		n, err := unix.EpollWait(l.epfd, l.events, wait)
-		if err != nil && err != unix.EINTR {
-			// EBADF, EFAULT, EINVAL: a bug, not a condition to wait out.
-			panic(fmt.Sprintf("tunnel: epoll_wait: %v", err))
+		n = 0
+		if err := l.rc.Read(poll); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			// Only closing the file fails a wait, and only run does that.
+			panic(fmt.Sprintf("tunnel: event loop: %v", err))
 		}
 		l.mu.Lock()
 		l.inLoop = true
-		for _, ev := range l.events[:max(n, 0)] {
+		for _, ev := range l.events[:n] {
 			if int(ev.Fd) == l.efd {
 				var b [8]byte
 				unix.Read(l.efd, b[:])
@@ -426,14 +481,10 @@ func (l *loop) run() {
 		done = append(done[:0], l.finished...)
 		clear(l.finished)
 		l.finished = l.finished[:0]
-		switch {
-		case len(l.runq) > 0:
-			wait = 0
-		case len(l.timers) > 0:
-			// Rounded up: a timer never fires early.
-			wait = int((l.timers[0].due.Sub(now) + time.Millisecond - 1) / time.Millisecond)
-		default:
-			wait = -1
+		spin = len(l.runq) > 0
+		var next time.Time
+		if len(l.timers) > 0 {
+			next = l.timers[0].due
 		}
 		l.inLoop = false
 		l.mu.Unlock()
@@ -447,12 +498,15 @@ func (l *loop) run() {
 			idleSince = time.Time{}
 		default:
 			if idleSince.IsZero() {
-				idleSince, left = now, loopLinger
+				idleSince = now
 			}
-			ms := int((left + time.Millisecond - 1) / time.Millisecond)
-			if wait < 0 || ms < wait {
-				wait = ms
+			if end := idleSince.Add(loopLinger); next.IsZero() || end.Before(next) {
+				next = end
 			}
+		}
+		if !next.Equal(deadline) {
+			deadline = next
+			l.file.SetReadDeadline(next)
 		}
 	}
 }
