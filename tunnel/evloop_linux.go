@@ -270,7 +270,15 @@ func (es *evSession) start(br *bufio.Reader, goAway bool) {
 	goAway = goAway || es.pendingGoAway
 	abort := es.pendingAbort
 	p.mu.Unlock()
-	defer l.kick() // the loop sets its deadline for the new timers, or reports the end
+	defer func() {
+		// The loop must take up new timers (its deadline) and a session
+		// that ended already (its report); otherwise the next event on
+		// the session's sockets wakes it, and a kick would only cost a
+		// write, a wakeup and a read per session.
+		if es.heapIdx >= 0 || len(l.finished) > 0 {
+			l.kick()
+		}
+	}()
 
 	l.conns[int32(es.cfd)] = es
 	l.conns[int32(es.tfd)] = es
