@@ -52,28 +52,12 @@ func BenchmarkBridgeRoundTrip(b *testing.B) {
 // and BenchmarkBridgeDown on the loop and on goroutines.
 func BenchmarkBridgeUpModes(b *testing.B) {
 	for _, m := range benchModes {
-		b.Run(m.name, func(b *testing.B) {
-			got := make(chan int64, 1)
-			tgt := startTarget(b, countTarget(got))
-			br := startBridge(b, Config{Target: tgt.addr, LoggerFactory: quietLogger(), DisableEventLoop: m.disable}, nil)
-			c := dialWS(b, br.addr)
-			c.conn.SetDeadline(time.Time{})
-			benchUp(b, c, got)
-		})
+		b.Run(m.name, func(b *testing.B) { benchBridgeUp(b, Config{DisableEventLoop: m.disable}) })
 	}
 }
 
 func BenchmarkBridgeDownModes(b *testing.B) {
 	for _, m := range benchModes {
-		b.Run(m.name, func(b *testing.B) {
-			tgt := startTarget(b, blockSource(b.N))
-			br := startBridge(b, Config{Target: tgt.addr, LoggerFactory: quietLogger(), DisableEventLoop: m.disable}, nil)
-			b.SetBytes(benchMsg)
-			b.ReportAllocs()
-			b.ResetTimer()
-			c := dialWS(b, br.addr)
-			c.conn.SetDeadline(time.Time{})
-			benchDown(b, c)
-		})
+		b.Run(m.name, func(b *testing.B) { benchBridgeDown(b, Config{DisableEventLoop: m.disable}) })
 	}
 }

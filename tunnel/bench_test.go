@@ -22,10 +22,14 @@ func countTarget(got chan<- int64) func(*net.TCPConn) {
 
 // BenchmarkBridgeUp: 64 KiB binary messages from a client through the
 // bridge to a TCP sink.
-func BenchmarkBridgeUp(b *testing.B) {
+func BenchmarkBridgeUp(b *testing.B) { benchBridgeUp(b, Config{}) }
+
+// benchBridgeUp runs BenchmarkBridgeUp on a bridge configured by cfg.
+func benchBridgeUp(b *testing.B, cfg Config) {
 	got := make(chan int64, 1)
 	tgt := startTarget(b, countTarget(got))
-	br := startBridge(b, Config{Target: tgt.addr, LoggerFactory: quietLogger()}, nil)
+	cfg.Target, cfg.LoggerFactory = tgt.addr, quietLogger()
+	br := startBridge(b, cfg, nil)
 	c := dialWS(b, br.addr)
 	c.conn.SetDeadline(time.Time{})
 	benchUp(b, c, got)
@@ -53,9 +57,13 @@ func benchUp(b *testing.B, c *wsClient, got <-chan int64) {
 
 // BenchmarkBridgeDown: 64 KiB writes from a TCP source through the bridge
 // to a client.
-func BenchmarkBridgeDown(b *testing.B) {
+func BenchmarkBridgeDown(b *testing.B) { benchBridgeDown(b, Config{}) }
+
+// benchBridgeDown runs BenchmarkBridgeDown on a bridge configured by cfg.
+func benchBridgeDown(b *testing.B, cfg Config) {
 	tgt := startTarget(b, blockSource(b.N))
-	br := startBridge(b, Config{Target: tgt.addr, LoggerFactory: quietLogger()}, nil)
+	cfg.Target, cfg.LoggerFactory = tgt.addr, quietLogger()
+	br := startBridge(b, cfg, nil)
 	b.SetBytes(benchMsg)
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -907,10 +907,7 @@ func (es *evSession) clientClose(code frames.CloseCode, reason string) {
 		es.closeUp = true
 		return
 	}
-	p.mu.Lock()
-	p.peerClose, p.peerCode, p.peerReason = true, code, reason
-	p.mu.Unlock()
-	p.end("client", code, nil)
+	p.peerClosed(code, reason)
 	es.linger()
 }
 

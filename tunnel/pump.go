@@ -234,12 +234,18 @@ func (p *pair) clientClose() {
 		closeWrite(p.target)
 		return
 	}
+	p.peerClosed(code, reason)
+	p.linger()
+	closeWrite(p.target)
+}
+
+// peerClosed records that the client closed first, with code and reason
+// to echo once the target has finished.
+func (p *pair) peerClosed(code frames.CloseCode, reason string) {
 	p.mu.Lock()
 	p.peerClose, p.peerCode, p.peerReason = true, code, reason
 	p.mu.Unlock()
 	p.end("client", code, nil)
-	p.linger()
-	closeWrite(p.target)
 }
 
 // targetToClient frames what the target sends as binary messages, as it
