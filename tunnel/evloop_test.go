@@ -4,7 +4,9 @@ package tunnel
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -233,4 +235,65 @@ func TestEventLoopPingFlood(t *testing.T) {
 	c.wr.WriteClose(frames.CloseNormal, "")
 	c.expectClose(t, frames.CloseNormal, "")
 	rec.checkEnd(t, "client", int(frames.CloseNormal), -1, -1)
+}
+
+// TestDribbledFrames: frames that reach the bridge in pieces of 1 to 7
+// bytes, each its own write (headers, masking keys and control frames cut
+// anywhere across reads), still arrive whole: the payload exact at the
+// target, every ping answered with its payload, the Close echoed.
+func TestDribbledFrames(t *testing.T) {
+	res := make(chan sinkResult, 1)
+	tgt := startTarget(t, sinkTarget(res, nil))
+	b := startBridge(t, Config{Target: tgt.addr, LoggerFactory: quietLogger()}, nil)
+	c := dialWS(t, b.addr)
+	rng := mrand.New(mrand.NewPCG(7, 7))
+	var stream, sent bytes.Buffer
+	fw := frames.NewWriter(&stream, frames.RoleClient)
+	pings := 0
+	for i := range 300 {
+		msg := randBytes(uint64(i), rng.IntN(300))
+		sent.Write(msg)
+		if err := fw.WriteMessage(frames.OpBinary, msg); err != nil {
+			t.Fatal(err)
+		}
+		if i%10 == 0 {
+			fw.WriteControl(frames.OpPing, []byte(fmt.Sprint("ping ", i)))
+			pings++
+		}
+	}
+	fw.WriteClose(frames.CloseNormal, "dribbled")
+	wrote := make(chan struct{})
+	go func() { // the writer; its errors show as a short stream below
+		defer close(wrote)
+		b := stream.Bytes()
+		for len(b) > 0 {
+			n := min(len(b), 1+rng.IntN(7))
+			if _, err := c.conn.Write(b[:n]); err != nil {
+				return
+			}
+			b = b[n:]
+		}
+	}()
+	c.conn.SetReadDeadline(time.Now().Add(waitFor))
+	for i := 0; ; i++ {
+		h, err := c.rd.NextFrame()
+		if err != nil {
+			t.Fatalf("frame %d from the bridge: %v", i, err)
+		}
+		if h.Op == frames.OpClose {
+			code, reason, _ := frames.ParseClose(c.rd.ControlPayload())
+			if code != frames.CloseNormal || reason != "dribbled" || i != pings {
+				t.Errorf("got Close %d %q after %d pongs, want 1000 \"dribbled\" after %d", code, reason, i, pings)
+			}
+			break
+		}
+		if want := fmt.Sprint("ping ", 10*i); h.Op != frames.OpPong || string(c.rd.ControlPayload()) != want {
+			t.Fatalf("frame %d: got %v %q, want a pong %q", i, h.Op, c.rd.ControlPayload(), want)
+		}
+	}
+	r := recv(t, res, "the target's EOF")
+	if r.err != nil || r.n != int64(sent.Len()) || r.sum != sha256.Sum256(sent.Bytes()) {
+		t.Errorf("target got %d B (%v), want the %d B sent", r.n, r.err, sent.Len())
+	}
+	recv(t, wrote, "the writer")
 }
