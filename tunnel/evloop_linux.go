@@ -184,6 +184,33 @@ func (q *outQueue) push(p []byte) {
 	q.b = append(q.b, p...)
 }
 
+// pushUnsent queues what of bufs a write of n bytes left.
+func (q *outQueue) pushUnsent(bufs [][]byte, n int) {
+	for _, b := range bufs {
+		if n >= len(b) {
+			n -= len(b)
+			continue
+		}
+		q.push(b[n:])
+		n = 0
+	}
+}
+
+// flush writes what waits to fd and returns how much went; writable is
+// cleared when the socket did not take it all (the next EPOLLOUT edge sets
+// it again).
+func (q *outQueue) flush(fd int, writable *bool) (int, error) {
+	n, err := writeFD(fd, q.b)
+	if err != nil && err != unix.EAGAIN {
+		return 0, err
+	}
+	if n < len(q.b) {
+		*writable = false
+	}
+	q.consume(n)
+	return n, nil
+}
+
 func (q *outQueue) consume(n int) {
 	q.b = q.b[n:]
 	if len(q.b) == 0 {
@@ -745,28 +772,17 @@ func (es *evSession) writeUp() {
 		return
 	}
 	es.tOut = false
-	for _, v := range vecs {
-		if n >= len(v) {
-			n -= len(v)
-			continue
-		}
-		es.up.push(v[n:])
-		n = 0
-	}
+	es.up.pushUnsent(vecs, n)
 }
 
 // flushUp writes what waits for the target.
 func (es *evSession) flushUp() {
-	n, err := writeFD(es.tfd, es.up.b)
-	if err != nil && err != unix.EAGAIN {
+	n, err := es.up.flush(es.tfd, &es.tOut)
+	if err != nil {
 		es.targetWriteError(err)
 		return
 	}
 	es.p.up.Add(int64(n))
-	if n < len(es.up.b) {
-		es.tOut = false
-	}
-	es.up.consume(n)
 }
 
 // readTarget reads what the target sent and sends it to the client as
@@ -844,28 +860,18 @@ func (es *evSession) sendClient(bufs ...[]byte) {
 			return
 		}
 	}
-	for _, b := range bufs {
-		if n >= len(b) {
-			n -= len(b)
-			continue
-		}
+	es.down.pushUnsent(bufs, n)
+	if !es.down.empty() {
 		es.cOut = false
-		es.down.push(b[n:])
-		n = 0
 	}
 }
 
 // flushDown writes what waits for the client.
 func (es *evSession) flushDown() {
-	n, err := writeFD(es.cfd, es.down.b)
-	if err != nil && err != unix.EAGAIN {
+	if _, err := es.down.flush(es.cfd, &es.cOut); err != nil {
 		es.clientWriteError(err)
 		return
 	}
-	if n < len(es.down.b) {
-		es.cOut = false
-	}
-	es.down.consume(n)
 	if es.down.empty() {
 		es.ctrlQueued = 0
 	}
