@@ -101,13 +101,13 @@ type loop struct {
 	inLoop   bool                 // the loop goroutine holds mu
 	conns    map[int32]*evSession // by file descriptor, both sides
 	timers   timerHeap
-	kicked   bool         // efd was written and not yet read
-	runq     []*evSession // sessions with more to read than one turn moves
-	finished []*evSession // closed, their end not yet reported
-	buf      []byte       // the read buffer, shared by the loop's sessions
-	iov      []unix.Iovec // scratch for writev
-	vecs     [][]byte     // scratch: the slices behind iov
-	hdrs     [][frames.MaxHeaderLen]byte
+	kicked   bool                                  // efd was written and not yet read
+	runq     []*evSession                          // sessions with more to read than one turn moves
+	finished []*evSession                          // closed, their end not yet reported
+	buf      []byte                                // the read buffer, shared by the loop's sessions
+	iov      []unix.Iovec                          // scratch for writev
+	vecs     [][]byte                              // scratch: the slices behind iov
+	hdrs     [turnFrames][frames.MaxHeaderLen]byte // scratch: the headers of one read's frames
 	events   []unix.EpollEvent
 }
 
@@ -144,8 +144,7 @@ type evSession struct {
 	// set before the session is registered, so Shutdown sees it.
 	started, pendingGoAway, pendingAbort bool
 
-	ctrlQueued int    // bytes of control frames in down
-	writing    string // the control frame being sent, for errors
+	ctrlQueued int // bytes of control frames in down
 
 	// timers
 	heapIdx    int
@@ -176,9 +175,13 @@ func (q *outQueue) push(p []byte) {
 	}
 	if len(q.b)+len(p) > cap(q.b) {
 		// More than a pooled buffer holds (pongs queued behind a frame):
-		// grow, keeping the pooled one for release.
+		// grow into a buffer of its own, and give the pooled one back.
 		nb := make([]byte, len(q.b), 2*(len(q.b)+len(p)))
 		copy(nb, q.b)
+		if q.bp != nil {
+			q.pool.Put(q.bp)
+			q.bp = nil
+		}
 		q.b = nb
 	}
 	q.b = append(q.b, p...)
@@ -248,21 +251,8 @@ func isPlainSocket(c any) bool {
 // It reports false, with p's connections untouched, when that cannot be
 // done (out of descriptors): p then runs on goroutines.
 func (s *Server) prepareEvent(p *pair) bool {
-	l, err := s.eng.assign()
+	l, cfd, tfd, err := s.takeSockets(p)
 	if err != nil {
-		s.log.Warnf("session %s: event loop: %v; using goroutines", p.clientName, err)
-		return false
-	}
-	cfd, err := dupSocket(p.client)
-	if err != nil {
-		s.eng.unassign(l)
-		s.log.Warnf("session %s: event loop: %v; using goroutines", p.clientName, err)
-		return false
-	}
-	tfd, err := dupSocket(p.target)
-	if err != nil {
-		unix.Close(cfd)
-		s.eng.unassign(l)
 		s.log.Warnf("session %s: event loop: %v; using goroutines", p.clientName, err)
 		return false
 	}
@@ -275,6 +265,22 @@ func (s *Server) prepareEvent(p *pair) bool {
 	es.cIn, es.cOut, es.tIn, es.tOut = true, true, true, true
 	p.ev = es
 	return true
+}
+
+// takeSockets assigns p a loop and duplicates its sockets' descriptors;
+// on failure it undoes what it did.
+func (s *Server) takeSockets(p *pair) (l *loop, cfd, tfd int, err error) {
+	if l, err = s.eng.assign(); err != nil {
+		return nil, -1, -1, err
+	}
+	if cfd, err = dupSocket(p.client); err == nil {
+		if tfd, err = dupSocket(p.target); err == nil {
+			return l, cfd, tfd, nil
+		}
+		unix.Close(cfd)
+	}
+	s.eng.unassign(l)
+	return nil, -1, -1, err
 }
 
 // closeFDs closes the sockets of a session that never started.
@@ -814,13 +820,10 @@ func (es *evSession) readTarget() {
 		// The usual case: one frame, its header in the room before the
 		// payload, one write.
 		hl := putBinaryHeader(l.buf[:frames.MaxHeaderLen], n)
-		es.sendClient(l.buf[frames.MaxHeaderLen-hl : frames.MaxHeaderLen+n])
+		es.sendClient("", l.buf[frames.MaxHeaderLen-hl:frames.MaxHeaderLen+n])
 		return
 	}
 	l.vecs = l.vecs[:0]
-	if cap(l.hdrs) < turnFrames {
-		l.hdrs = make([][frames.MaxHeaderLen]byte, turnFrames)
-	}
 	for i := 0; n > 0; i++ {
 		m := min(n, size)
 		h := &l.hdrs[i]
@@ -830,7 +833,7 @@ func (es *evSession) readTarget() {
 	}
 	vecs := l.vecs
 	l.vecs = l.vecs[:0]
-	es.sendClient(vecs...)
+	es.sendClient("", vecs...)
 }
 
 // turnFrames is the most frames one read from the target becomes.
@@ -845,8 +848,9 @@ func putBinaryHeader(b []byte, n int) int {
 	return hl
 }
 
-// sendClient writes bufs to the client, or queues them behind what waits.
-func (es *evSession) sendClient(bufs ...[]byte) {
+// sendClient writes bufs to the client, or queues them behind what waits;
+// what names a control frame for the error if the write fails.
+func (es *evSession) sendClient(what string, bufs ...[]byte) {
 	n := 0
 	if es.down.empty() && es.cOut {
 		var err error
@@ -856,7 +860,7 @@ func (es *evSession) sendClient(bufs ...[]byte) {
 			n, err = es.l.writev(es.cfd, bufs)
 		}
 		if err != nil && err != unix.EAGAIN {
-			es.clientWriteError(err)
+			es.clientWriteError(what, err)
 			return
 		}
 	}
@@ -869,7 +873,7 @@ func (es *evSession) sendClient(bufs ...[]byte) {
 // flushDown writes what waits for the client.
 func (es *evSession) flushDown() {
 	if _, err := es.down.flush(es.cfd, &es.cOut); err != nil {
-		es.clientWriteError(err)
+		es.clientWriteError("", err)
 		return
 	}
 	if es.down.empty() {
@@ -882,16 +886,11 @@ func (es *evSession) sendControl(op frames.Opcode, payload []byte) {
 	var b [2 + frames.MaxControlPayload]byte
 	n := frames.PutHeader(b[:], frames.Header{Fin: true, Op: op, Length: int64(len(payload))})
 	n += copy(b[n:], payload)
-	es.writing = opName(op)
-	es.sendClient(b[:n])
-	es.writing = ""
+	es.sendClient(op.String(), b[:n])
 	if !es.down.empty() {
 		es.ctrlQueued += n
 	}
 }
-
-// opName names a control frame for errors: "ping", "pong", "close".
-func opName(op frames.Opcode) string { return op.String() }
 
 // writeClose sends a Close frame unless one was sent already.
 func (es *evSession) writeClose(code frames.CloseCode, reason string) {
@@ -956,12 +955,14 @@ func (es *evSession) targetWriteError(err error) {
 	es.fail("target", frames.CloseInternalError, reasonTargetError, fmt.Errorf("tunnel: write to target: %w", sysErr("write", err)))
 }
 
-func (es *evSession) clientWriteError(err error) {
-	what := "write to client"
-	if es.writing != "" {
-		what = "write " + es.writing + " to client" // a ping or pong, as the goroutine pumps say
+// clientWriteError ends the session on a failed write of a control frame
+// (what: "ping", "pong", as the goroutine pumps say) or of data ("").
+func (es *evSession) clientWriteError(what string, err error) {
+	op := "write to client"
+	if what != "" {
+		op = "write " + what + " to client"
 	}
-	es.p.end("client", 0, fmt.Errorf("%s: %w", what, sysErr("write", err)))
+	es.p.end("client", 0, fmt.Errorf("%s: %w", op, sysErr("write", err)))
 	es.closeAll()
 }
 
@@ -992,15 +993,10 @@ func (es *evSession) linger() {
 // goAway starts the closing handshake from this side with 1001
 // (Shutdown).
 func (es *evSession) goAway() {
-	if !es.whenStarted(func() { es.pendingGoAway = true }) {
-		return
-	}
-	l := es.l
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	es.goAwayLocked()
-	es.step()
-	l.kick()
+	es.fromOutside(func() { es.pendingGoAway = true }, func() {
+		es.goAwayLocked()
+		es.step()
+	})
 }
 
 func (es *evSession) goAwayLocked() {
@@ -1014,25 +1010,27 @@ func (es *evSession) goAwayLocked() {
 
 // abort closes the session at once (a forced shutdown).
 func (es *evSession) abort() {
-	if !es.whenStarted(func() { es.pendingAbort = true }) {
+	es.fromOutside(func() { es.pendingAbort = true }, es.closeAll)
+}
+
+// fromOutside runs act on a started session under its loop's lock and
+// wakes the loop to take up the change; before start it calls note
+// instead (under p.mu), for start to act on.
+func (es *evSession) fromOutside(note, act func()) {
+	es.p.mu.Lock()
+	started := es.started
+	if !started {
+		note()
+	}
+	es.p.mu.Unlock()
+	if !started {
 		return
 	}
 	l := es.l
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	es.closeAll()
+	act()
 	l.kick()
-}
-
-// whenStarted reports whether the session has started; if not, it calls
-// note (under p.mu) for start to act on.
-func (es *evSession) whenStarted(note func()) bool {
-	es.p.mu.Lock()
-	defer es.p.mu.Unlock()
-	if !es.started {
-		note()
-	}
-	return es.started
 }
 
 // closeAll closes both sockets and hands the session to the loop to report
