@@ -19,10 +19,6 @@ import (
 	"wsbridge/frames"
 )
 
-// goroutinesEnv, set, makes startBridge turn the event loop off: the
-// package's tests then cover the goroutine pumps (TestGoroutinePumps).
-const goroutinesEnv = "WSBRIDGE_TEST_GOROUTINE_PUMPS"
-
 // TestGoroutinePumps runs this package's tests again in a child process
 // with Config.DisableEventLoop set by startBridge: every test of the close
 // mapping, limits and timeouts then holds for both ways a session can

@@ -11,6 +11,10 @@ import (
 	"time"
 )
 
+// goroutinesEnv, set, makes startBridge turn the event loop off: the
+// package's tests then cover the goroutine pumps (TestGoroutinePumps).
+const goroutinesEnv = "WSBRIDGE_TEST_GOROUTINE_PUMPS"
+
 // bridge is a tunnel.Server on a loopback http.Server.
 type bridge struct {
 	*Server
