@@ -147,15 +147,12 @@ type evSession struct {
 	ctrlQueued int // bytes of control frames in down
 
 	// timers
-	heapIdx    int
-	due        time.Time
-	pingAt     time.Time
-	idleAt     time.Time
-	lingerAt   time.Time
-	pinged     bool
-	seenAtPing uint64
-	moved      int64
-	lastMove   time.Time
+	heapIdx  int
+	due      time.Time
+	pingAt   time.Time
+	idleAt   time.Time
+	lingerAt time.Time
+	live     liveness
 }
 
 // outQueue holds bytes a socket did not take, in a pooled buffer held
@@ -330,7 +327,7 @@ func (es *evSession) start(br *bufio.Reader, goAway bool) {
 		}
 	}
 	now := time.Now()
-	es.lastMove = now
+	es.live = newLiveness(p, now)
 	if hb := p.srv.cfg.Heartbeat; hb > 0 {
 		es.pingAt = now.Add(hb)
 	}
@@ -348,9 +345,6 @@ func (es *evSession) start(br *bufio.Reader, goAway bool) {
 	}
 	es.step()
 }
-
-// idleTick is how often an idle timeout is checked (as keepalive does).
-func idleTick(it time.Duration) time.Duration { return max(it/4, 10*time.Millisecond) }
 
 // dupSocket returns a close-on-exec duplicate of c's descriptor, which is
 // non-blocking like the original (the flag belongs to the open file).
@@ -1122,9 +1116,7 @@ func (es *evSession) onTimer(now time.Time) {
 	}
 	if !es.idleAt.IsZero() && !now.Before(es.idleAt) && es.lingerAt.IsZero() {
 		es.idleAt = now.Add(idleTick(cfg.IdleTimeout))
-		if m := p.up.Load() + p.down.Load(); m != es.moved {
-			es.moved, es.lastMove = m, now
-		} else if now.Sub(es.lastMove) >= cfg.IdleTimeout {
+		if es.live.idle(p, now, cfg.IdleTimeout) {
 			p.end("server", frames.CloseGoingAway, errIdle)
 			es.linger()
 			es.writeClose(frames.CloseGoingAway, reasonIdle)
@@ -1140,10 +1132,7 @@ func (es *evSession) onTimer(now time.Time) {
 // last ping.
 func (es *evSession) heartbeat() {
 	seen := es.p.seen.Load()
-	if !es.up.empty() {
-		es.pinged = false // the target is not reading: the client cannot be judged
-	}
-	if es.pinged && seen == es.seenAtPing {
+	if es.live.silent(seen, !es.up.empty()) { // up waits: the target is not reading
 		es.p.end("server", 0, errHeartbeat)
 		es.closeAll()
 		return
@@ -1153,7 +1142,7 @@ func (es *evSession) heartbeat() {
 	}
 	es.sendControl(frames.OpPing, nil)
 	if !es.dead {
-		es.pinged, es.seenAtPing = true, seen
+		es.live.pingSent(seen)
 	}
 }
 

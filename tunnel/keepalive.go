@@ -32,16 +32,11 @@ func (p *pair) keepalive() {
 		pingC = t.C
 	}
 	if cfg.IdleTimeout > 0 {
-		t := time.NewTicker(max(cfg.IdleTimeout/4, 10*time.Millisecond))
+		t := time.NewTicker(idleTick(cfg.IdleTimeout))
 		defer t.Stop()
 		idleC = t.C
 	}
-	var (
-		pinged     bool
-		seenAtPing uint64
-		moved      = p.up.Load() + p.down.Load()
-		lastMove   = time.Now()
-	)
+	live := newLiveness(p, time.Now())
 	for {
 		select {
 		case <-p.done:
@@ -51,10 +46,7 @@ func (p *pair) keepalive() {
 				return
 			}
 			seen := p.seen.Load()
-			if p.upBusy.Load() {
-				pinged = false // cannot tell: start over at the next ping
-			}
-			if pinged && seen == seenAtPing {
+			if live.silent(seen, p.upBusy.Load()) {
 				p.end("server", 0, errHeartbeat)
 				p.closeBoth()
 				return
@@ -66,7 +58,7 @@ func (p *pair) keepalive() {
 				p.wmu.Unlock()
 				switch {
 				case err == nil:
-					pinged, seenAtPing = true, seen
+					live.pingSent(seen)
 				case !p.closing.Load() && !isClosedErr(err):
 					// The client is gone (reset). Nothing else may notice:
 					// the client pump can be blocked on the target.
@@ -81,12 +73,7 @@ func (p *pair) keepalive() {
 			}
 			// The time of the check, not the tick's: a tick received late
 			// would date movement seen now too early and close too soon.
-			now := time.Now()
-			if m := p.up.Load() + p.down.Load(); m != moved {
-				moved, lastMove = m, now
-				continue
-			}
-			if now.Sub(lastMove) >= cfg.IdleTimeout {
+			if live.idle(p, time.Now(), cfg.IdleTimeout) {
 				p.end("server", frames.CloseGoingAway, errIdle)
 				p.linger()
 				_ = p.writeClose(frames.CloseGoingAway, reasonIdle)
@@ -95,3 +82,45 @@ func (p *pair) keepalive() {
 		}
 	}
 }
+
+// liveness is what a session is judged by, on goroutines (keepalive) and
+// on the event loop alike: whether the client showed any sign of life
+// between two pings, and when data last moved either way.
+type liveness struct {
+	pinged     bool   // a ping went out and the next check judges it
+	seenAtPing uint64 // p.seen when it went out
+	moved      int64  // bytes moved either way at the last check
+	lastMove   time.Time
+}
+
+func newLiveness(p *pair, now time.Time) liveness {
+	return liveness{moved: p.up.Load() + p.down.Load(), lastMove: now}
+}
+
+// silent reports, at a ping's time, whether the client has sent nothing
+// since the last ping (seen: p.seen now). busy means its frames cannot be
+// read at the moment (the target is not reading): it is not judged, and
+// the count starts over at the next ping.
+func (v *liveness) silent(seen uint64, busy bool) bool {
+	if busy {
+		v.pinged = false
+	}
+	return v.pinged && seen == v.seenAtPing
+}
+
+// pingSent records a ping that went out when p.seen was seen.
+func (v *liveness) pingSent(seen uint64) { v.pinged, v.seenAtPing = true, seen }
+
+// idle reports whether no data has moved for limit, checked at now (the
+// time of the check, not of a timer tick: a late tick would date movement
+// seen now too early and close too soon).
+func (v *liveness) idle(p *pair, now time.Time, limit time.Duration) bool {
+	if m := p.up.Load() + p.down.Load(); m != v.moved {
+		v.moved, v.lastMove = m, now
+		return false
+	}
+	return now.Sub(v.lastMove) >= limit
+}
+
+// idleTick is how often an idle timeout is checked.
+func idleTick(limit time.Duration) time.Duration { return max(limit/4, 10*time.Millisecond) }
