@@ -2,7 +2,6 @@ package frames
 
 import (
 	"encoding/binary"
-	"math"
 )
 
 // Parser decodes frames from bytes pushed to it, for callers that read a
@@ -30,10 +29,7 @@ type Parser struct {
 	left int64  // its payload bytes still to come
 	pos  int    // masking key position
 
-	msgOp  Opcode
-	msgLen int64
-	text   bool
-	utf8   utf8State
+	msg message // the open message
 }
 
 // NewParser returns a Parser for an endpoint in the given role.
@@ -90,10 +86,8 @@ func (p *Parser) Next(b []byte) (Chunk, int, error) {
 			p.pos = Mask(p.h.Mask, p.pos, b)
 		}
 		p.left -= int64(len(b))
-		if p.text {
-			if i := p.utf8.feed(b); i >= 0 {
-				return Chunk{Kind: Payload, Payload: b[:i]}, i, p.fail(ErrInvalidUTF8)
-			}
+		if i := p.msg.check(b); i >= 0 {
+			return Chunk{Kind: Payload, Payload: b[:i]}, i, p.fail(ErrInvalidUTF8)
 		}
 		c := Chunk{Kind: Payload, Payload: b, End: p.left == 0}
 		if c.End {
@@ -130,26 +124,8 @@ func (p *Parser) Next(b []byte) (Chunk, int, error) {
 		}
 		return Chunk{Kind: Control, Header: h, Payload: payload}, n, nil
 	}
-	switch h.Op {
-	case OpContinuation:
-		if p.msgOp == 0 {
-			return Chunk{}, 0, p.fail(ErrOrphanContinuation)
-		}
-	default:
-		if p.msgOp != 0 {
-			return Chunk{}, 0, p.fail(ErrUnfinishedMessage)
-		}
-		p.msgOp, p.msgLen = h.Op, 0
-		p.text = h.Op == OpText && h.Rsv == 0
-		p.utf8.reset()
-	}
-	if p.MaxMessage > 0 && h.Length > p.MaxMessage-p.msgLen {
-		return Chunk{}, 0, p.fail(ErrMessageTooBig)
-	}
-	if h.Length > math.MaxInt64-p.msgLen {
-		p.msgLen = math.MaxInt64
-	} else {
-		p.msgLen += h.Length
+	if err := p.msg.frame(h, p.MaxMessage); err != nil {
+		return Chunk{}, 0, p.fail(err)
 	}
 	p.h, p.left, p.pos = h, h.Length, 0
 	c := Chunk{Kind: DataHeader, Header: h, End: h.Length == 0}
@@ -189,13 +165,9 @@ func decodeHeader(b []byte) Header {
 
 // endFrame runs when a data frame's payload is complete.
 func (p *Parser) endFrame() error {
-	if !p.h.Fin {
-		return nil
+	if err := p.msg.end(p.h.Fin); err != nil {
+		return p.fail(err)
 	}
-	if p.text && !p.utf8.complete() {
-		return p.fail(ErrInvalidUTF8)
-	}
-	p.msgOp = 0
 	return nil
 }
 

@@ -451,7 +451,7 @@ func TestParserControl(t *testing.T) {
 						t.Fatalf("stream %d: ParseClose: got %d %q %v, want %d %q", i, code, reason, err, tt.code, tt.reason)
 					}
 				}
-				if i == 2 && p.msgOp != OpBinary {
+				if i == 2 && p.msg.op != OpBinary {
 					t.Fatalf("stream %d: the control frame closed the open message", i)
 				}
 			}
@@ -498,8 +498,8 @@ func TestParserEmptyFrames(t *testing.T) {
 		}
 		in = in[n:]
 	}
-	if len(in) != 0 || p.InFrame() || p.msgOp != 0 {
-		t.Fatalf("%d bytes left, InFrame %v, message %v open", len(in), p.InFrame(), p.msgOp)
+	if len(in) != 0 || p.InFrame() || p.msg.op != 0 {
+		t.Fatalf("%d bytes left, InFrame %v, message %v open", len(in), p.InFrame(), p.msg.op)
 	}
 }
 
@@ -741,8 +741,8 @@ func TestParserHugeLengths(t *testing.T) {
 		p.left = 0
 		_, _, err = p.Next(huge(true, OpContinuation, 1<<62))
 		if limit == 0 {
-			if err != nil || p.msgLen != 1<<63-1 {
-				t.Fatalf("no limit: got %v, message length %d, want it saturated", err, p.msgLen)
+			if err != nil || p.msg.len != 1<<63-1 {
+				t.Fatalf("no limit: got %v, message length %d, want it saturated", err, p.msg.len)
 			}
 		} else if err != ErrMessageTooBig {
 			t.Fatalf("limit %d: got %v, want %v", limit, err, ErrMessageTooBig)

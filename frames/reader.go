@@ -3,7 +3,6 @@ package frames
 import (
 	"errors"
 	"io"
-	"math"
 )
 
 // Reader reads frames from a stream. NextFrame moves to the next frame;
@@ -35,10 +34,7 @@ type Reader struct {
 	left   int64  // payload bytes of the current data frame not yet read
 	pos    int    // masking key position
 
-	msgOp  Opcode // opcode of the open message, or 0 when none is open
-	msgLen int64
-	text   bool // the open message's payload is checked as UTF-8
-	utf8   utf8State
+	msg message // the open message
 
 	ctrl  [MaxControlPayload]byte
 	ctrlN int
@@ -91,34 +87,8 @@ func (r *Reader) NextFrame() (Header, error) {
 	if h.Op.IsControl() {
 		return h, r.readControl()
 	}
-	switch h.Op {
-	case OpContinuation:
-		// §5.4: continuation frames only follow an unfinished message.
-		if r.msgOp == 0 {
-			return h, r.fail(ErrOrphanContinuation)
-		}
-	default:
-		// §5.4: the fragments of one message are not interleaved with
-		// another message's.
-		if r.msgOp != 0 {
-			return h, r.fail(ErrUnfinishedMessage)
-		}
-		r.msgOp, r.msgLen = h.Op, 0
-		// A message whose first frame has an RSV bit set carries an
-		// extension's encoding (permessage-deflate's compressed bytes):
-		// the extension checks the text once it has decoded it.
-		r.text = h.Op == OpText && h.Rsv == 0
-		r.utf8.reset()
-	}
-	// Compare before adding: msgLen+h.Length can overflow int64 (two frames
-	// of 2^62 bytes), which would let a message slip past the limit.
-	if r.MaxMessage > 0 && h.Length > r.MaxMessage-r.msgLen {
-		return h, r.fail(ErrMessageTooBig)
-	}
-	if h.Length > math.MaxInt64-r.msgLen {
-		r.msgLen = math.MaxInt64 // no limit set: saturate rather than wrap
-	} else {
-		r.msgLen += h.Length
+	if err := r.msg.frame(h, r.MaxMessage); err != nil {
+		return h, r.fail(err)
 	}
 	r.left, r.pos = h.Length, 0
 	if r.left == 0 {
@@ -154,10 +124,8 @@ func (r *Reader) Read(p []byte) (int, error) {
 			r.pos = Mask(r.h.Mask, r.pos, p[:n])
 		}
 		r.left -= int64(n)
-		if r.text {
-			if i := r.utf8.feed(p[:n]); i >= 0 {
-				return i, r.fail(ErrInvalidUTF8)
-			}
+		if i := r.msg.check(p[:n]); i >= 0 {
+			return i, r.fail(ErrInvalidUTF8)
 		}
 		if r.left == 0 {
 			if ferr := r.endFrame(); ferr != nil {
@@ -178,7 +146,7 @@ func (r *Reader) Header() Header { return r.h }
 // MessageOp returns the opcode of the message the current data frame
 // belongs to (OpText or OpBinary, also for continuation frames), or 0 when
 // no message is open.
-func (r *Reader) MessageOp() Opcode { return r.msgOp }
+func (r *Reader) MessageOp() Opcode { return r.msg.op }
 
 // Remaining returns how many payload bytes of the current data frame have
 // not been read.
@@ -208,15 +176,9 @@ func (r *Reader) readControl() error {
 
 // endFrame runs when a data frame's payload has been read in full.
 func (r *Reader) endFrame() error {
-	if !r.h.Fin {
-		return nil
+	if err := r.msg.end(r.h.Fin); err != nil {
+		return r.fail(err)
 	}
-	// §8.1: a text message must be valid UTF-8 as a whole; a code point
-	// left open at the end of the message is invalid.
-	if r.text && !r.utf8.complete() {
-		return r.fail(ErrInvalidUTF8)
-	}
-	r.msgOp = 0
 	return nil
 }
 
