@@ -10,8 +10,9 @@ import (
 // and unmasking are the same operation; carrying pos across calls lets a
 // payload be unmasked in pieces as it arrives.
 //
-// The work is done eight bytes at a time with the key rotated to pos, which
-// is what makes unmasking cost little next to the copy itself.
+// The work is done with the key rotated to pos: in vector registers where
+// the CPU has them (mask_amd64.s), then eight bytes at a time, which is
+// what makes unmasking cost little next to the copy itself.
 func Mask(key [4]byte, pos int, b []byte) int {
 	n := len(b)
 	if n == 0 {
@@ -27,7 +28,7 @@ func Mask(key [4]byte, pos int, b []byte) int {
 		return pos + n
 	}
 	k64 := uint64(k) | uint64(k)<<32
-	i := 0
+	i := maskBlocks(b, k64) // a multiple of 64: the key stays aligned
 	for ; i+32 <= n; i += 32 {
 		p := b[i : i+32 : i+32]
 		binary.LittleEndian.PutUint64(p[0:], binary.LittleEndian.Uint64(p[0:])^k64)
