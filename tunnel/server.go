@@ -41,7 +41,8 @@ type Server struct {
 	closing   bool                  // new upgrades are refused (Shutdown or Drain)
 	goingAway bool                  // Shutdown: sessions are sent Close 1001
 	forced    bool                  // Shutdown or Drain gave up waiting and closed everything
-	force     chan struct{}         // closed when forced is set: cancels dials in progress
+	force     context.Context       // done when forced is set: cancels dials in progress
+	forceStop context.CancelFunc    // ends force
 	wg        sync.WaitGroup        // one per upgrade that passed the closing check, until its handler returns
 	started   int64                 // sessions registered, ever
 	endedUp   int64                 // bytes of unregistered sessions, client→target
@@ -70,9 +71,9 @@ func New(cfg Config) (*Server, error) {
 		log:      cfg.LoggerFactory.NewLogger("tunnel"),
 		sessions: make(map[*pair]struct{}),
 		refusing: make(map[net.Conn]struct{}),
-		force:    make(chan struct{}),
 		dial:     cfg.Dial,
 	}
+	s.force, s.forceStop = context.WithCancel(context.Background())
 	if s.dial == nil {
 		d := &net.Dialer{KeepAlive: 30 * time.Second}
 		s.dial = d.DialContext
@@ -288,8 +289,6 @@ func (s *Server) sessionEnded(p *pair) {
 // dialTarget connects to the target within DialTimeout. A forced end of
 // Shutdown or Drain cancels it.
 func (s *Server) dialTarget(ctx context.Context, rt Route) (net.Conn, error) {
-	var wg sync.WaitGroup
-	defer wg.Wait() // after cancel below, so cancelOnForce has returned
 	var cancel context.CancelFunc
 	if s.cfg.DialTimeout > 0 {
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.DialTimeout)
@@ -297,7 +296,10 @@ func (s *Server) dialTarget(ctx context.Context, rt Route) (net.Conn, error) {
 		ctx, cancel = context.WithCancel(ctx)
 	}
 	defer cancel()
-	wg.Go(func() { s.cancelOnForce(ctx, cancel) }) // ends when ctx does, at the latest when this returns
+	// No goroutine waits for the force: cancel runs on the goroutine that
+	// ends it, or not at all once stop has returned.
+	stop := context.AfterFunc(s.force, cancel)
+	defer stop()
 	start := time.Now()
 	c, err := s.dial(ctx, rt.Network, rt.Addr)
 	if s.cfg.Observer != nil {
@@ -307,15 +309,6 @@ func (s *Server) dialTarget(ctx context.Context, rt Route) (net.Conn, error) {
 		return nil, fmt.Errorf("tunnel: dial target %s %s: %w", rt.Network, rt.Addr, err)
 	}
 	return c, nil
-}
-
-// cancelOnForce calls cancel if the server is force-closed before ctx ends.
-func (s *Server) cancelOnForce(ctx context.Context, cancel context.CancelFunc) {
-	select {
-	case <-s.force:
-		cancel()
-	case <-ctx.Done():
-	}
 }
 
 // refuseAfterUpgrade sends a Close frame on a fresh WebSocket and waits,

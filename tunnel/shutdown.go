@@ -169,7 +169,7 @@ func (s *Server) forceClose() {
 	defer s.mu.Unlock()
 	if !s.forced {
 		s.forced = true
-		close(s.force)
+		s.forceStop()
 	}
 	for p := range s.sessions {
 		p.end("server", 0, errShutdownTimeout)
