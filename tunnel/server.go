@@ -296,8 +296,9 @@ func (s *Server) dialTarget(ctx context.Context, rt Route) (net.Conn, error) {
 		ctx, cancel = context.WithCancel(ctx)
 	}
 	defer cancel()
-	// No goroutine waits for the force: cancel runs on the goroutine that
-	// ends it, or not at all once stop has returned.
+	// No goroutine waits for the force: when it comes, the context package
+	// runs cancel (which only cancels) on a goroutine of its own; stop
+	// takes the call back once the dial is over.
 	stop := context.AfterFunc(s.force, cancel)
 	defer stop()
 	start := time.Now()
