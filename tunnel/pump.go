@@ -1,6 +1,7 @@
 package tunnel
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -334,6 +335,9 @@ type copyPath struct {
 
 func (p *pair) newCopyPath() *copyPath {
 	c := &copyPath{buf: frameBuf{pool: &p.srv.bufs}, wr: p.wr, dw: p.dw}
+	if _, ok := p.client.(*tls.Conn); ok && p.dw == nil {
+		c.buf.limit = tlsRecordFit(p.srv.cfg.MaxFrameSize)
+	}
 	c.rd = newRawReader(p.target, &c.buf)
 	return c
 }
@@ -358,13 +362,40 @@ func (c *copyPath) release() { c.buf.drop() }
 type frameBuf struct {
 	pool *sync.Pool // *[]byte of MaxHeaderLen+MaxFrameSize
 	bp   *[]byte    // nil while none is taken
+	// limit, if not 0, bounds one read (tlsRecordFit).
+	limit int
 }
 
 func (b *frameBuf) take() []byte {
 	if b.bp == nil {
 		b.bp = b.pool.Get().(*[]byte)
 	}
+	if b.limit > 0 {
+		return (*b.bp)[frames.MaxHeaderLen : frames.MaxHeaderLen+b.limit]
+	}
 	return (*b.bp)[frames.MaxHeaderLen:]
+}
+
+// tlsRecord is the most plaintext one TLS record carries.
+const tlsRecord = 16 << 10
+
+// tlsRecordFit returns the most payload, at most max, whose frame (with a
+// server's header) fills whole TLS records; 0 if max is under one record.
+// crypto/tls seals and writes each record of a Write on its own, so a
+// frame of 64 KiB of payload (65546 bytes) would cost four full records
+// and a fifth of 10 bytes; 65532 bytes with a 4-byte header are exactly
+// four.
+func tlsRecordFit(max int) int {
+	for t := (max + frames.MaxHeaderLen) / tlsRecord * tlsRecord; t >= tlsRecord; t -= tlsRecord {
+		n := t - 4 // a 16-bit length
+		if n > 0xffff {
+			n = t - 10 // a 64-bit length
+		}
+		if n <= max && n+frames.HeaderLen(frames.Header{Length: int64(n)}) == t {
+			return n
+		}
+	}
+	return 0
 }
 
 func (b *frameBuf) drop() {
