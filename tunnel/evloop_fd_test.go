@@ -15,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"wsbridge/frames"
 )
@@ -45,14 +46,24 @@ func TestOutOfDescriptors(t *testing.T) {
 
 	tgt := startTarget(t, echoTarget)
 	// The bridges' target connections are made ahead, while descriptors
-	// are to spare: the target's accept then cannot race the bridge for
-	// the last descriptors.
+	// are to spare, and checked with an echo, which the target answers
+	// once it has accepted: its accept then cannot race the bridge for the
+	// last descriptors.
 	targets := make(chan net.Conn, 3)
 	predial := func() {
 		c, err := net.Dial("tcp", tgt.addr)
 		if err != nil {
 			t.Fatal(err)
 		}
+		var b [1]byte
+		c.SetDeadline(time.Now().Add(waitFor))
+		if _, err := c.Write([]byte("!")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(c, b[:]); err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Time{})
 		targets <- c
 	}
 	cfg := Config{Target: tgt.addr, Dial: func(context.Context, string, string) (net.Conn, error) { return <-targets, nil }}
@@ -71,42 +82,41 @@ func TestOutOfDescriptors(t *testing.T) {
 		t.Fatal("the first session is not on the event loop")
 	}
 
-	// Room for the next session's two sockets (the test's client and the
-	// bridge's end of it) and nothing more: b's second loop cannot start
-	// and the session's sockets cannot be duplicated.
 	var old syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old) }) // before the bridges' shutdown
-	predial()
-	limitFDs(t, old, 2)
-	c1 := dialWS(t, b.addr)
-	recv(t, rec.starts, "the session beside the loop")
-	echoThrough(t, c1, "on goroutines")
-	if sessionOnLoop(b.Server, c1) {
-		t.Error("the second session is on the event loop, want it on goroutines")
+	// starved opens a session to bl with room for its two sockets (the
+	// test's client and the bridge's end of it) and nothing more, and
+	// checks that it is bridged on goroutines.
+	starved := func(bl *bridge, what string) *wsClient {
+		t.Helper()
+		predial()
+		limitFDs(t, old, 2)
+		c := dialWS(t, bl.addr)
+		recv(t, rec.starts, what)
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
+			t.Fatal(err)
+		}
+		echoThrough(t, c, what)
+		if sessionOnLoop(bl.Server, c) {
+			t.Errorf("%s: on the event loop, want it on goroutines", what)
+		}
+		return c
 	}
-
+	// b's second loop cannot start, and the session's sockets cannot be
+	// duplicated for its first.
+	c1 := starved(b, "the session beside the loop")
 	// A Server without a running loop, and no descriptor for one.
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
-		t.Fatal(err)
-	}
-	predial()
-	limitFDs(t, old, 2)
-	c2 := dialWS(t, fresh.addr)
-	recv(t, rec.starts, "the session on the fresh bridge")
-	echoThrough(t, c2, "no loop at all")
-	if sessionOnLoop(fresh.Server, c2) {
-		t.Error("the fresh bridge's session is on the event loop, want it on goroutines")
-	}
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
-		t.Fatal(err)
-	}
+	c2 := starved(fresh, "the session on the fresh bridge")
 
-	for _, bl := range []*bridge{b, fresh} {
-		if log := bl.log.String(); !strings.Contains(log, "event loop") || !strings.Contains(log, "too many open files") || !strings.Contains(log, "using goroutines") {
-			t.Errorf("log %q: want the fallback to goroutines and its cause", log)
+	for _, tc := range []struct {
+		bl    *bridge
+		cause string
+	}{{b, "dup: too many open files"}, {fresh, "epoll_create1: too many open files"}} {
+		if log := tc.bl.log.String(); !strings.Contains(log, "event loop: ") || !strings.Contains(log, tc.cause+"; using goroutines") {
+			t.Errorf("log %q: want the fallback to goroutines and its cause (%s)", log, tc.cause)
 		}
 	}
 	echoThrough(t, c0, "the loop's session goes on")
@@ -141,17 +151,23 @@ func sessionOnLoop(s *Server, c *wsClient) bool {
 // descriptor takes the lowest free number).
 func limitFDs(t *testing.T, old syscall.Rlimit, free int) {
 	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
+	dir, err := os.Open("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := int(dir.Fd())
+	names, err := dir.Readdirnames(-1)
+	dir.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
 	open := make(map[int]bool)
-	for _, e := range ents {
-		if fd, err := strconv.Atoi(e.Name()); err == nil {
+	for _, name := range names {
+		if fd, err := strconv.Atoi(name); err == nil && fd != self {
 			open[fd] = true
 		}
 	}
-	// ReadDir's own descriptor is closed again: it does not count.
+	// The directory's own descriptor is closed again: it does not count.
 	limit, left := 0, free
 	for ; left > 0 || open[limit]; limit++ {
 		if !open[limit] {

@@ -46,7 +46,7 @@ func TestGoroutinePumps(t *testing.T) {
 }
 
 // failures cuts a test binary's output down to the failing tests' lines
-// (all of it if there are none to find).
+// and what tests logged (all of it if there are no failures to find).
 func failures(out []byte) string {
 	var b strings.Builder
 	keep := false
@@ -54,11 +54,15 @@ func failures(out []byte) string {
 		if strings.HasPrefix(line, "--- FAIL") || strings.HasPrefix(line, "panic") || strings.HasPrefix(line, "FAIL") {
 			keep = true
 		}
-		if keep && !strings.Contains(line, " INFO: ") {
+		if strings.Contains(line, " INFO: ") {
+			continue
+		}
+		// With -test.v a test's messages come before its --- FAIL line.
+		if keep || strings.Contains(line, "_test.go:") {
 			b.WriteString(line)
 		}
 	}
-	if b.Len() == 0 {
+	if !keep {
 		return string(out)
 	}
 	return b.String()
