@@ -1,8 +1,10 @@
 package tunnel
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -21,20 +23,20 @@ import (
 // framing adds on top of it.
 
 // tlsPair returns a server config and a client config trusting it.
-func tlsPair(b *testing.B) (srv, cli *tls.Config) {
+func tlsPair(b testing.TB) (srv, cli *tls.Config) {
 	ca := testpeer.NewCA(b, "bench CA")
 	cert, _, _ := ca.Issue(b, "127.0.0.1", x509.ExtKeyUsageServerAuth)
 	return &tls.Config{Certificates: []tls.Certificate{cert}}, &tls.Config{RootCAs: ca.Pool, ServerName: "127.0.0.1"}
 }
 
 // startTLSBridge runs a Server for cfg behind a TLS listener.
-func startTLSBridge(b *testing.B, cfg Config, srvConf *tls.Config) string {
+func startTLSBridge(b testing.TB, cfg Config, srvConf *tls.Config) string {
 	return startTLSBridgeCounting(b, cfg, srvConf, new(atomic.Int64))
 }
 
 // startTLSBridgeCounting is startTLSBridge, counting in writes the writes
 // of the bridge's TLS connections to their sockets: one per TLS record.
-func startTLSBridgeCounting(b *testing.B, cfg Config, srvConf *tls.Config, writes *atomic.Int64) string {
+func startTLSBridgeCounting(b testing.TB, cfg Config, srvConf *tls.Config, writes *atomic.Int64) string {
 	s, err := New(cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -224,5 +226,63 @@ func TestTLSRecordFit(t *testing.T) {
 				t.Errorf("tlsRecordFit(%d) = %d: the frame is %d bytes, not whole records", tc.max, got, total)
 			}
 		}
+	}
+}
+
+// TestTLSDownWholeRecords: bulk data from the target reaches a wss://
+// client intact, in frames of 65 532 bytes whose 4-byte headers make them
+// exactly four TLS records, one socket write each.
+func TestTLSDownWholeRecords(t *testing.T) {
+	const frames64 = 16 // frames of 65 532 bytes, and a short last one
+	data := randBytes(3, frames64*65532+100)
+	srvConf, cliConf := tlsPair(t)
+	tgt := startTarget(t, func(c *net.TCPConn) {
+		var go1 [1]byte
+		if _, err := io.ReadFull(c, go1[:]); err != nil { // the client's trigger
+			return
+		}
+		c.Write(data)
+		c.CloseWrite()
+	})
+	var writes atomic.Int64
+	addr := startTLSBridgeCounting(t, Config{Target: tgt.addr, LoggerFactory: quietLogger()}, srvConf, &writes)
+	conn, err := tls.Dial("tcp", addr, cliConf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c, _, err := handshakeWS(conn, "/", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w0 := writes.Load() // the handshakes'
+	conn.SetDeadline(time.Now().Add(waitFor))
+	if err := c.wr.WriteMessage(frames.OpBinary, []byte("!")); err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	for {
+		h, err := c.next()
+		if ce := (*errClose)(nil); errors.As(err, &ce) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("after %d bytes: %v", got.Len(), err)
+		}
+		if h.Length > 65532 {
+			t.Errorf("a frame of %d bytes, want at most 65532 (whole TLS records)", h.Length)
+		}
+		if _, err := io.Copy(&got, c.rd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(got.Bytes(), data) {
+		t.Fatalf("client got %d bytes, want the target's %d", got.Len(), len(data))
+	}
+	// Reads may come short (TCP hands over what has arrived), so this is
+	// a bound, not an equality: four records per full frame, one for the
+	// short one, one for the Close, and more only for short reads.
+	if n := writes.Load() - w0; n < 4*frames64+2 {
+		t.Errorf("%d record writes, want at least %d", n, 4*frames64+2)
 	}
 }

@@ -376,6 +376,13 @@ func (b *frameBuf) take() []byte {
 	return (*b.bp)[frames.MaxHeaderLen:]
 }
 
+func (b *frameBuf) drop() {
+	if b.bp != nil {
+		b.pool.Put(b.bp)
+		b.bp = nil
+	}
+}
+
 // tlsRecord is the most plaintext one TLS record carries.
 const tlsRecord = 16 << 10
 
@@ -396,13 +403,6 @@ func tlsRecordFit(max int) int {
 		}
 	}
 	return 0
-}
-
-func (b *frameBuf) drop() {
-	if b.bp != nil {
-		b.pool.Put(b.bp)
-		b.bp = nil
-	}
 }
 
 // targetReadError handles the end of the target's stream.
