@@ -115,8 +115,8 @@ func TestOutOfDescriptors(t *testing.T) {
 		bl    *bridge
 		cause string
 	}{{b, "dup: too many open files"}, {fresh, "epoll_create1: too many open files"}} {
-		if log := tc.bl.log.String(); !strings.Contains(log, "event loop: ") || !strings.Contains(log, tc.cause+"; using goroutines") {
-			t.Errorf("log %q: want the fallback to goroutines and its cause (%s)", log, tc.cause)
+		if got := tc.bl.log.String(); !strings.Contains(got, "event loop: ") || !strings.Contains(got, tc.cause+"; using goroutines") {
+			t.Errorf("log %q: want the fallback to goroutines and its cause (%s)", got, tc.cause)
 		}
 	}
 	echoThrough(t, c0, "the loop's session goes on")
