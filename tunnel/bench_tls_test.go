@@ -56,6 +56,23 @@ func startTLSBridgeCounting(b testing.TB, cfg Config, srvConf *tls.Config, write
 	return ln.Addr().String()
 }
 
+// dialTLSWS opens a wss:// session to addr, closed when the test ends,
+// without deadlines.
+func dialTLSWS(tb testing.TB, addr string, cliConf *tls.Config) *wsClient {
+	tb.Helper()
+	conn, err := tls.Dial("tcp", addr, cliConf)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { conn.Close() })
+	c, _, err := handshakeWS(conn, "/", addr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	conn.SetDeadline(time.Time{})
+	return c
+}
+
 // countingListener counts the writes to the connections it accepts.
 type countingListener struct {
 	net.Listener
@@ -121,16 +138,7 @@ func BenchmarkBridgeUpTLS(b *testing.B) {
 	got := make(chan int64, 1)
 	tgt := startTarget(b, countTarget(got))
 	addr := startTLSBridge(b, Config{Target: tgt.addr, LoggerFactory: quietLogger()}, srvConf)
-	conn, err := tls.Dial("tcp", addr, cliConf)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
-	c, _, err := handshakeWS(conn, "/", addr)
-	if err != nil {
-		b.Fatal(err)
-	}
-	conn.SetDeadline(time.Time{})
+	c := dialTLSWS(b, addr, cliConf)
 	benchUp(b, c, got)
 }
 
@@ -172,16 +180,7 @@ func BenchmarkBridgeDownTLS(b *testing.B) {
 	b.SetBytes(benchMsg)
 	b.ReportAllocs()
 	b.ResetTimer()
-	conn, err := tls.Dial("tcp", addr, cliConf)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
-	c, _, err := handshakeWS(conn, "/", addr)
-	if err != nil {
-		b.Fatal(err)
-	}
-	conn.SetDeadline(time.Time{})
+	c := dialTLSWS(b, addr, cliConf)
 	benchDown(b, c)
 	// The source starts at once, so the count includes the handshakes' few
 	// writes: noise over b.N messages.
@@ -247,17 +246,9 @@ func TestTLSDownWholeRecords(t *testing.T) {
 	})
 	var writes atomic.Int64
 	addr := startTLSBridgeCounting(t, Config{Target: tgt.addr, LoggerFactory: quietLogger()}, srvConf, &writes)
-	conn, err := tls.Dial("tcp", addr, cliConf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	c, _, err := handshakeWS(conn, "/", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialTLSWS(t, addr, cliConf)
 	w0 := writes.Load() // the handshakes'
-	conn.SetDeadline(time.Now().Add(waitFor))
+	c.conn.SetDeadline(time.Now().Add(waitFor))
 	if err := c.wr.WriteMessage(frames.OpBinary, []byte("!")); err != nil {
 		t.Fatal(err)
 	}
