@@ -62,7 +62,7 @@ func TestMetricsEndpoint(t *testing.T) {
 	t.Parallel()
 	redis, proc := testpeer.RedisProcess(t)
 	t1 := namedTarget(t, "t1")
-	dead := "127.0.0.1:" + strconv.Itoa(testpeer.FreePort(t))
+	dead := testpeer.ClosedPort(t)
 	testpeer.RedisCommand(t, redis, "SET", "vm1", t1)
 	testpeer.RedisCommand(t, redis, "SET", "gone", dead)
 	b := startBridge(t, "--token-plugin", "TokenRedis", "--token-source", redis,

@@ -122,13 +122,6 @@ func randBytes(seed uint64, n int) []byte {
 	return b
 }
 
-// closedPort returns a loopback address nothing listens on.
-func closedPort(t testing.TB) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
+// closedPort returns a loopback address that refuses connections until
+// the test ends.
+func closedPort(t testing.TB) string { return testpeer.ClosedPort(t) }

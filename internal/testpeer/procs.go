@@ -40,18 +40,6 @@ func isExec(p string) bool {
 	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
 }
 
-// FreePort returns a loopback port that was free a moment ago, for
-// programs that cannot be told to pick their own and report it.
-func FreePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // Process is a program started by a test.
 type Process struct {
 	Cmd    *exec.Cmd
