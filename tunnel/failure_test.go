@@ -10,12 +10,13 @@ import (
 	"time"
 
 	"wsbridge/frames"
+	"wsbridge/internal/testpeer"
 )
 
 // TestTargetRefused: a target that refuses the connection still gets the
 // client a 101, then Close 1011, and the log names the target and cause.
 func TestTargetRefused(t *testing.T) {
-	addr := closedPort(t)
+	addr := testpeer.ClosedPort(t)
 	cfg := Config{Target: addr}
 	rec := hooks(&cfg)
 	b := startBridge(t, cfg, nil)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"wsbridge/frames"
+	"wsbridge/internal/testpeer"
 )
 
 // events is an Observer that records what it is told.
@@ -48,7 +49,7 @@ func TestObserver(t *testing.T) {
 		Observer: ev,
 		Resolve: tokenRoutes(map[string]Route{
 			"good": {Addr: tgt.addr},
-			"dead": {Addr: closedPort(t)},
+			"dead": {Addr: testpeer.ClosedPort(t)},
 		}),
 	}
 	rec := hooks(&cfg)

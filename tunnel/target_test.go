@@ -121,7 +121,3 @@ func randBytes(seed uint64, n int) []byte {
 	mrand.NewChaCha8(s).Read(b)
 	return b
 }
-
-// closedPort returns a loopback address that refuses connections until
-// the test ends.
-func closedPort(t testing.TB) string { return testpeer.ClosedPort(t) }
