@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"io"
 	"net"
+	"net/http"
 	"testing"
 	"time"
+
+	"github.com/pion/logging"
 
 	"wsbridge/frames"
 )
@@ -59,5 +62,45 @@ func BenchmarkBridgeUpModes(b *testing.B) {
 func BenchmarkBridgeDownModes(b *testing.B) {
 	for _, m := range benchModes {
 		b.Run(m.name, func(b *testing.B) { benchBridgeDown(b, Config{DisableEventLoop: m.disable}) })
+	}
+}
+
+// BenchmarkSession: one whole session per op, as a bridge that clients
+// connect to often sees it: TCP connect, upgrade, dial, a 64-byte message
+// echoed by the target, and the closing handshake (the client's Close, the
+// FIN to the target and its FIN back, the bridge's Close, TCP close). The
+// bridge logs at info, as it runs by default. allocs/op counts the client
+// and the echoing target's side too.
+func BenchmarkSession(b *testing.B) {
+	for _, m := range benchModes {
+		b.Run(m.name, func(b *testing.B) {
+			tgt := startTarget(b, echoTarget)
+			lf := logging.NewDefaultLoggerFactory()
+			lf.DefaultLogLevel, lf.Writer = logging.LogLevelInfo, io.Discard
+			br := startBridge(b, Config{Target: tgt.addr, LoggerFactory: lf, DisableEventLoop: m.disable}, nil)
+			msg := randBytes(4, 64)
+			var got bytes.Buffer
+			b.ReportAllocs()
+			for b.Loop() {
+				c, resp, err := tryDialWS(br.addr)
+				if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+					b.Fatalf("handshake: %v %v", resp, err)
+				}
+				if err := c.wr.WriteMessage(frames.OpBinary, msg); err != nil {
+					b.Fatal(err)
+				}
+				got.Reset()
+				if err := c.readN(&got, int64(len(msg))); err != nil || !bytes.Equal(got.Bytes(), msg) {
+					b.Fatalf("echo: got %x (%v), want %x", got.Bytes(), err, msg)
+				}
+				if err := c.wr.WriteClose(frames.CloseNormal, ""); err != nil {
+					b.Fatal(err)
+				}
+				if code, _, err := c.readUntilClose(io.Discard); err != nil || code != frames.CloseNormal {
+					b.Fatalf("got Close %d (%v), want 1000", code, err)
+				}
+				c.conn.Close()
+			}
+		})
 	}
 }
