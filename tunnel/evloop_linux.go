@@ -482,8 +482,14 @@ func (l *loop) run() {
 	// more (or for the deadline). It runs after the poller has reset its
 	// readiness flag, so an event that comes after it still wakes the loop.
 	poll := func(fd uintptr) bool {
-		n, _ = epollPoll(int(fd), l.events)
-		return n > 0 || spin
+		for {
+			m, err := unix.EpollWait(int(fd), l.events, 0)
+			if err == unix.EINTR {
+				continue
+			}
+			n = max(m, 0)
+			return n > 0 || spin
+		}
 	}
 	for {
 		n = 0
@@ -496,7 +502,7 @@ func (l *loop) run() {
 		for _, ev := range l.events[:n] {
 			if int(ev.Fd) == l.efd {
 				var b [8]byte
-				readFD(l.efd, b[:])
+				unix.Read(l.efd, b[:])
 				l.kicked = false
 				continue
 			}
@@ -570,7 +576,7 @@ func (l *loop) kick() {
 	}
 	l.kicked = true
 	b := [8]byte{1}
-	writeFD(l.efd, b[:])
+	unix.Write(l.efd, b[:])
 }
 
 // runQueued gives the sessions that had more to read another turn.
@@ -1163,22 +1169,12 @@ func (h *timerHeap) Pop() any {
 	return es
 }
 
-// The loop's system calls on its sockets, its epoll set and its eventfd
-// are made raw, without the runtime's system call bookkeeping: every one of
-// them is non-blocking and returns at once (after copying at most
-// loopBufSize), so there is nothing for the runtime to hand off. The
-// bookkeeping is not free here: a process whose goroutines were all
-// parked has its sysmon thread asleep, and entering a system call wakes it,
-// to then poll every 20 µs until it has seen 50 rounds with nothing to do;
-// a loop that parks between bursts of data started that over and over.
-// Blocking calls (close, shutdown) keep the ordinary path.
-
 // readFD reads once, retrying on EINTR.
 func readFD(fd int, b []byte) (int, error) {
 	for {
-		n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(bufPtr(b)), uintptr(len(b)))
-		if e != unix.EINTR {
-			return rawResult(n, e)
+		n, err := unix.Read(fd, b)
+		if err != unix.EINTR {
+			return max(n, 0), errnoErr(err)
 		}
 	}
 }
@@ -1187,38 +1183,11 @@ func readFD(fd int, b []byte) (int, error) {
 // what it took.
 func writeFD(fd int, b []byte) (int, error) {
 	for {
-		n, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(bufPtr(b)), uintptr(len(b)))
-		if e != unix.EINTR {
-			return rawResult(n, e)
+		n, err := unix.Write(fd, b)
+		if err != unix.EINTR {
+			return max(n, 0), errnoErr(err)
 		}
 	}
-}
-
-// epollPoll takes the events pending on epfd into events without waiting.
-func epollPoll(epfd int, events []unix.EpollEvent) (int, error) {
-	for {
-		n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
-		if e != unix.EINTR {
-			return rawResult(n, e)
-		}
-	}
-}
-
-// bufPtr is b's first byte, or nil for an empty b.
-func bufPtr(b []byte) unsafe.Pointer {
-	if len(b) == 0 {
-		return nil
-	}
-	return unsafe.Pointer(&b[0])
-}
-
-// rawResult turns a raw call's results into a count and a bare Errno
-// (EAGAIN compares with ==).
-func rawResult(n uintptr, e unix.Errno) (int, error) {
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), nil
 }
 
 // writev writes bufs with one call (at most maxIov of them).
@@ -1236,13 +1205,28 @@ func (l *loop) writev(fd int, bufs [][]byte) (int, error) {
 		return 0, nil
 	}
 	for {
-		n, _, e := unix.RawSyscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
+		n, _, e := unix.Syscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
 		if e == unix.EINTR {
 			continue
 		}
 		clear(iov) // drop the pointers into the buffers
-		return rawResult(n, e)
+		if e != 0 {
+			return 0, e
+		}
+		return int(n), nil
 	}
+}
+
+// errnoErr returns err as a bare Errno (EAGAIN compares with ==).
+func errnoErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var e unix.Errno
+	if errors.As(err, &e) {
+		return e
+	}
+	return err
 }
 
 // sysErr wraps an errno from op as os.SyscallError, as net's errors do.
