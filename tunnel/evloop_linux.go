@@ -109,7 +109,22 @@ type loop struct {
 	vecs     [][]byte                              // scratch: the slices behind iov
 	hdrs     [turnFrames][frames.MaxHeaderLen]byte // scratch: the headers of one read's frames
 	events   []unix.EpollEvent
+
+	// raw makes the loop's system calls on its sockets and epoll set raw
+	// while it moves bulk data (see loop.read): for bulkTurns turns after
+	// a read of at least bulkRead bytes (bulk counts them down).
+	raw  bool
+	bulk int
 }
+
+// bulkRead is the read size from which the loop counts as moving bulk
+// data, and bulkTurns how many turns it goes on counting so after the
+// last such read (turns that only flush, or find a socket drained, come
+// between bulk reads).
+const (
+	bulkRead  = 32 << 10
+	bulkTurns = 16
+)
 
 // evSession is one session on a loop. Every field is guarded by l.mu.
 type evSession struct {
@@ -199,8 +214,8 @@ func (q *outQueue) pushUnsent(bufs [][]byte, n int) {
 // flush writes what waits to fd and returns how much went; writable is
 // cleared when the socket did not take it all (the next EPOLLOUT edge sets
 // it again).
-func (q *outQueue) flush(fd int, writable *bool) (int, error) {
-	n, err := writeFD(fd, q.b)
+func (q *outQueue) flush(l *loop, fd int, writable *bool) (int, error) {
+	n, err := sysWrite(l.raw, fd, q.b)
 	if err != nil && err != unix.EAGAIN {
 		return 0, err
 	}
@@ -482,14 +497,8 @@ func (l *loop) run() {
 	// more (or for the deadline). It runs after the poller has reset its
 	// readiness flag, so an event that comes after it still wakes the loop.
 	poll := func(fd uintptr) bool {
-		for {
-			m, err := unix.EpollWait(int(fd), l.events, 0)
-			if err == unix.EINTR {
-				continue
-			}
-			n = max(m, 0)
-			return n > 0 || spin
-		}
+		n, _ = sysEpollPoll(l.raw, int(fd), l.events)
+		return n > 0 || spin
 	}
 	for {
 		n = 0
@@ -502,7 +511,7 @@ func (l *loop) run() {
 		for _, ev := range l.events[:n] {
 			if int(ev.Fd) == l.efd {
 				var b [8]byte
-				unix.Read(l.efd, b[:])
+				sysRead(false, l.efd, b[:])
 				l.kicked = false
 				continue
 			}
@@ -517,6 +526,8 @@ func (l *loop) run() {
 		clear(l.finished)
 		l.finished = l.finished[:0]
 		spin = len(l.runq) > 0
+		l.raw = l.bulk > 0
+		l.bulk = max(l.bulk-1, 0)
 		var next time.Time
 		if len(l.timers) > 0 {
 			next = l.timers[0].due
@@ -576,7 +587,7 @@ func (l *loop) kick() {
 	}
 	l.kicked = true
 	b := [8]byte{1}
-	unix.Write(l.efd, b[:])
+	sysWrite(false, l.efd, b[:])
 }
 
 // runQueued gives the sessions that had more to read another turn.
@@ -674,7 +685,7 @@ func (es *evSession) requeue() {
 func (es *evSession) readClient() {
 	l := es.l
 	c := copy(l.buf, es.carry[:es.carryN])
-	n, err := readFD(es.cfd, l.buf[c:loopBufSize])
+	n, err := l.read(es.cfd, l.buf[c:loopBufSize])
 	switch {
 	case err == unix.EAGAIN:
 		es.cIn = false
@@ -777,7 +788,7 @@ func (es *evSession) writeUp() {
 
 // flushUp writes what waits for the target.
 func (es *evSession) flushUp() {
-	n, err := es.up.flush(es.tfd, &es.tOut)
+	n, err := es.up.flush(es.l, es.tfd, &es.tOut)
 	if err != nil {
 		es.targetWriteError(err)
 		return
@@ -792,7 +803,7 @@ func (es *evSession) readTarget() {
 	size := es.p.srv.cfg.MaxFrameSize
 	room := min(loopBufSize, turnFrames*size)
 	buf := l.buf[frames.MaxHeaderLen : frames.MaxHeaderLen+room]
-	n, err := readFD(es.tfd, buf)
+	n, err := l.read(es.tfd, buf)
 	switch {
 	case err == unix.EAGAIN:
 		es.tIn = false
@@ -849,7 +860,7 @@ func (es *evSession) sendClient(what string, bufs ...[]byte) {
 	if es.down.empty() && es.cOut {
 		var err error
 		if len(bufs) == 1 {
-			n, err = writeFD(es.cfd, bufs[0])
+			n, err = sysWrite(es.l.raw, es.cfd, bufs[0])
 		} else {
 			n, err = es.l.writev(es.cfd, bufs)
 		}
@@ -866,7 +877,7 @@ func (es *evSession) sendClient(what string, bufs ...[]byte) {
 
 // flushDown writes what waits for the client.
 func (es *evSession) flushDown() {
-	if _, err := es.down.flush(es.cfd, &es.cOut); err != nil {
+	if _, err := es.down.flush(es.l, es.cfd, &es.cOut); err != nil {
 		es.clientWriteError("", err)
 		return
 	}
@@ -1169,25 +1180,84 @@ func (h *timerHeap) Pop() any {
 	return es
 }
 
-// readFD reads once, retrying on EINTR.
-func readFD(fd int, b []byte) (int, error) {
+// The loop's reads, writes and polls never block (its sockets and epoll
+// set are non-blocking). While the loop moves bulk data they are made raw,
+// without the runtime's system call bookkeeping: that bookkeeping wakes
+// the runtime's sysmon thread whenever the process was idle, and sysmon
+// then polls every 20 µs for a while, which cost 10-25% of the bridge's
+// CPU per GB in wsbench's bulk runs. With small messages they stay
+// ordinary calls: made raw there too, round trips on a KVM guest grew
+// millisecond tails (sysmon's polling seems to keep idle vCPUs quick to
+// wake), and round-trip latency matters more than that CPU.
+
+// read reads from fd once and notes a bulk read.
+func (l *loop) read(fd int, b []byte) (int, error) {
+	n, err := sysRead(l.raw, fd, b)
+	if n >= bulkRead {
+		l.bulk = bulkTurns
+	}
+	return n, err
+}
+
+// sysRead reads once, retrying on EINTR; raw skips the runtime.
+func sysRead(raw bool, fd int, b []byte) (int, error) {
+	return sysCall(raw, unix.SYS_READ, uintptr(fd), uintptr(bufPtr(b)), uintptr(len(b)))
+}
+
+// sysWrite writes once, retrying on EINTR; a full socket gives EAGAIN
+// with what it took.
+func sysWrite(raw bool, fd int, b []byte) (int, error) {
+	return sysCall(raw, unix.SYS_WRITE, uintptr(fd), uintptr(bufPtr(b)), uintptr(len(b)))
+}
+
+// sysEpollPoll takes the events pending on epfd without waiting.
+func sysEpollPoll(raw bool, epfd int, events []unix.EpollEvent) (int, error) {
 	for {
-		n, err := unix.Read(fd, b)
-		if err != unix.EINTR {
-			return max(n, 0), errnoErr(err)
+		var n uintptr
+		var e unix.Errno
+		if raw {
+			n, _, e = unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+		} else {
+			n, _, e = unix.Syscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+		}
+		if e != unix.EINTR {
+			return sysResult(n, e)
 		}
 	}
 }
 
-// writeFD writes once, retrying on EINTR; a full socket gives EAGAIN with
-// what it took.
-func writeFD(fd int, b []byte) (int, error) {
+// sysCall makes a three-argument system call that does not block,
+// retrying on EINTR.
+func sysCall(raw bool, trap, a1, a2, a3 uintptr) (int, error) {
 	for {
-		n, err := unix.Write(fd, b)
-		if err != unix.EINTR {
-			return max(n, 0), errnoErr(err)
+		var n uintptr
+		var e unix.Errno
+		if raw {
+			n, _, e = unix.RawSyscall(trap, a1, a2, a3)
+		} else {
+			n, _, e = unix.Syscall(trap, a1, a2, a3)
+		}
+		if e != unix.EINTR {
+			return sysResult(n, e)
 		}
 	}
+}
+
+// bufPtr is b's first byte, or nil for an empty b.
+func bufPtr(b []byte) unsafe.Pointer {
+	if len(b) == 0 {
+		return nil
+	}
+	return unsafe.Pointer(&b[0])
+}
+
+// sysResult turns a call's results into a count and a bare Errno (EAGAIN
+// compares with ==).
+func sysResult(n uintptr, e unix.Errno) (int, error) {
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
 }
 
 // writev writes bufs with one call (at most maxIov of them).
@@ -1204,29 +1274,9 @@ func (l *loop) writev(fd int, bufs [][]byte) (int, error) {
 	if len(iov) == 0 {
 		return 0, nil
 	}
-	for {
-		n, _, e := unix.Syscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
-		if e == unix.EINTR {
-			continue
-		}
-		clear(iov) // drop the pointers into the buffers
-		if e != 0 {
-			return 0, e
-		}
-		return int(n), nil
-	}
-}
-
-// errnoErr returns err as a bare Errno (EAGAIN compares with ==).
-func errnoErr(err error) error {
-	if err == nil {
-		return nil
-	}
-	var e unix.Errno
-	if errors.As(err, &e) {
-		return e
-	}
-	return err
+	n, err := sysCall(l.raw, unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
+	clear(iov) // drop the pointers into the buffers
+	return n, err
 }
 
 // sysErr wraps an errno from op as os.SyscallError, as net's errors do.
