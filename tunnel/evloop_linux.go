@@ -211,11 +211,11 @@ func (q *outQueue) pushUnsent(bufs [][]byte, n int) {
 	}
 }
 
-// flush writes what waits to fd and returns how much went; writable is
-// cleared when the socket did not take it all (the next EPOLLOUT edge sets
-// it again).
-func (q *outQueue) flush(l *loop, fd int, writable *bool) (int, error) {
-	n, err := sysWrite(l.raw, fd, q.b)
+// flush writes what waits to fd (raw: see loop.read) and returns how much
+// went; writable is cleared when the socket did not take it all (the next
+// EPOLLOUT edge sets it again).
+func (q *outQueue) flush(raw bool, fd int, writable *bool) (int, error) {
+	n, err := sysWrite(raw, fd, q.b)
 	if err != nil && err != unix.EAGAIN {
 		return 0, err
 	}
@@ -788,7 +788,7 @@ func (es *evSession) writeUp() {
 
 // flushUp writes what waits for the target.
 func (es *evSession) flushUp() {
-	n, err := es.up.flush(es.l, es.tfd, &es.tOut)
+	n, err := es.up.flush(es.l.raw, es.tfd, &es.tOut)
 	if err != nil {
 		es.targetWriteError(err)
 		return
@@ -877,7 +877,7 @@ func (es *evSession) sendClient(what string, bufs ...[]byte) {
 
 // flushDown writes what waits for the client.
 func (es *evSession) flushDown() {
-	if _, err := es.down.flush(es.l, es.cfd, &es.cOut); err != nil {
+	if _, err := es.down.flush(es.l.raw, es.cfd, &es.cOut); err != nil {
 		es.clientWriteError("", err)
 		return
 	}
