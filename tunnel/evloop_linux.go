@@ -1201,13 +1201,13 @@ func (l *loop) read(fd int, b []byte) (int, error) {
 
 // sysRead reads once, retrying on EINTR; raw skips the runtime.
 func sysRead(raw bool, fd int, b []byte) (int, error) {
-	return sysCall(raw, unix.SYS_READ, uintptr(fd), uintptr(bufPtr(b)), uintptr(len(b)))
+	return sysCall(raw, unix.SYS_READ, fd, bufPtr(b), len(b))
 }
 
 // sysWrite writes once, retrying on EINTR; a full socket gives EAGAIN
 // with what it took.
 func sysWrite(raw bool, fd int, b []byte) (int, error) {
-	return sysCall(raw, unix.SYS_WRITE, uintptr(fd), uintptr(bufPtr(b)), uintptr(len(b)))
+	return sysCall(raw, unix.SYS_WRITE, fd, bufPtr(b), len(b))
 }
 
 // sysEpollPoll takes the events pending on epfd without waiting.
@@ -1226,19 +1226,20 @@ func sysEpollPoll(raw bool, epfd int, events []unix.EpollEvent) (int, error) {
 	}
 }
 
-// sysCall makes a three-argument system call that does not block,
-// retrying on EINTR.
-func sysCall(raw bool, trap, a1, a2, a3 uintptr) (int, error) {
+// sysCall makes a system call on fd with a buffer (p, n) that does not
+// block, retrying on EINTR. p stays a pointer up to the call itself, so
+// that a buffer on a goroutine stack that moves meanwhile is followed.
+func sysCall(raw bool, trap uintptr, fd int, p unsafe.Pointer, n int) (int, error) {
 	for {
-		var n uintptr
+		var r uintptr
 		var e unix.Errno
 		if raw {
-			n, _, e = unix.RawSyscall(trap, a1, a2, a3)
+			r, _, e = unix.RawSyscall(trap, uintptr(fd), uintptr(p), uintptr(n))
 		} else {
-			n, _, e = unix.Syscall(trap, a1, a2, a3)
+			r, _, e = unix.Syscall(trap, uintptr(fd), uintptr(p), uintptr(n))
 		}
 		if e != unix.EINTR {
-			return sysResult(n, e)
+			return sysResult(r, e)
 		}
 	}
 }
@@ -1274,7 +1275,7 @@ func (l *loop) writev(fd int, bufs [][]byte) (int, error) {
 	if len(iov) == 0 {
 		return 0, nil
 	}
-	n, err := sysCall(l.raw, unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
+	n, err := sysCall(l.raw, unix.SYS_WRITEV, fd, unsafe.Pointer(&iov[0]), len(iov))
 	clear(iov) // drop the pointers into the buffers
 	return n, err
 }
