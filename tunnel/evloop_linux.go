@@ -1210,33 +1210,24 @@ func sysWrite(raw bool, fd int, b []byte) (int, error) {
 	return sysCall(raw, unix.SYS_WRITE, fd, bufPtr(b), len(b))
 }
 
-// sysEpollPoll takes the events pending on epfd without waiting.
+// sysEpollPoll takes the events pending on epfd without waiting
+// (epoll_pwait with a timeout of 0 and no signal mask).
 func sysEpollPoll(raw bool, epfd int, events []unix.EpollEvent) (int, error) {
-	for {
-		var n uintptr
-		var e unix.Errno
-		if raw {
-			n, _, e = unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
-		} else {
-			n, _, e = unix.Syscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
-		}
-		if e != unix.EINTR {
-			return sysResult(n, e)
-		}
-	}
+	return sysCall(raw, unix.SYS_EPOLL_PWAIT, epfd, unsafe.Pointer(&events[0]), len(events))
 }
 
 // sysCall makes a system call on fd with a buffer (p, n) that does not
-// block, retrying on EINTR. p stays a pointer up to the call itself, so
-// that a buffer on a goroutine stack that moves meanwhile is followed.
+// block, retrying on EINTR; the arguments after n are zero. p stays a
+// pointer up to the call itself, so that a buffer on a goroutine stack
+// that moves meanwhile is followed.
 func sysCall(raw bool, trap uintptr, fd int, p unsafe.Pointer, n int) (int, error) {
 	for {
 		var r uintptr
 		var e unix.Errno
 		if raw {
-			r, _, e = unix.RawSyscall(trap, uintptr(fd), uintptr(p), uintptr(n))
+			r, _, e = unix.RawSyscall6(trap, uintptr(fd), uintptr(p), uintptr(n), 0, 0, 0)
 		} else {
-			r, _, e = unix.Syscall(trap, uintptr(fd), uintptr(p), uintptr(n))
+			r, _, e = unix.Syscall6(trap, uintptr(fd), uintptr(p), uintptr(n), 0, 0, 0)
 		}
 		if e != unix.EINTR {
 			return sysResult(r, e)
