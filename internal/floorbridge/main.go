@@ -1,0 +1,380 @@
+//go:build linux
+
+// Command floorbridge is a measuring stick, not a product: the least work a
+// WebSocket-to-TCP bridge can do per connection and per byte on Linux, to
+// tell what wsbench's figures allow on a given machine. One thread, one
+// level-triggered epoll set, raw system calls, no logging, no limits, no
+// checks beyond what the benchmark needs: of the handshake only the key is
+// read, the target is dialled with a blocking connect, writes block,
+// control frames other than Close and Ping are dropped. What it costs
+// (wsbench's bridge CPU) is what the kernel charges any bridge for the same
+// traffic plus next to nothing; README "Performance" compares it with
+// wsbridge and the reference bridge.
+//
+//	go build -o floorbridge ./internal/floorbridge
+//	floorbridge LISTEN_ADDR TARGET_ADDR       (IPv4 addresses: 127.0.0.1:6080 127.0.0.1:5900)
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"os"
+	"runtime"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"wsbridge/frames"
+)
+
+const bufSize = 256 << 10
+
+// conn is one session: the client's socket, the target's once dialled,
+// and the state of the client frame being read.
+type conn struct {
+	cfd, tfd int
+	open     bool
+	req      []byte
+	// the client's frame being read
+	hdr  [14]byte
+	hdrN int
+	left uint64 // payload bytes left in the frame
+	mask [4]byte
+	mpos int
+	op   byte
+	ctl  []byte
+}
+
+// bridge is the one event loop: every socket of every session in one
+// level-triggered epoll set.
+type bridge struct {
+	epfd   int
+	target unix.Sockaddr
+	conns  map[int]*conn
+	buf    []byte
+}
+
+func main() {
+	if len(os.Args) != 3 {
+		fmt.Fprintln(os.Stderr, "usage: floorbridge LISTEN_ADDR TARGET_ADDR")
+		os.Exit(2)
+	}
+	runtime.GOMAXPROCS(1)
+	runtime.LockOSThread()
+	if err := run(os.Args[1], os.Args[2]); err != nil {
+		fmt.Fprintln(os.Stderr, "floorbridge:", err)
+		os.Exit(1)
+	}
+}
+
+func sockaddr(s string) (unix.Sockaddr, error) {
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		return nil, fmt.Errorf("address %q: %w", s, err)
+	}
+	return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}, nil
+}
+
+func run(listen, target string) error {
+	la, err := sockaddr(listen)
+	if err != nil {
+		return err
+	}
+	ta, err := sockaddr(target)
+	if err != nil {
+		return err
+	}
+	lfd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("socket: %w", err)
+	}
+	defer unix.Close(lfd)
+	if err := unix.SetsockoptInt(lfd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+		return fmt.Errorf("setsockopt: %w", err)
+	}
+	if err := unix.Bind(lfd, la); err != nil {
+		return fmt.Errorf("bind %s: %w", listen, err)
+	}
+	if err := unix.Listen(lfd, 1024); err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	return serve(lfd, ta, -1)
+}
+
+// serve bridges the connections accepted on the non-blocking listening
+// socket lfd to target until stop (an eventfd, or -1 for never) becomes
+// readable.
+func serve(lfd int, target unix.Sockaddr, stop int) error {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("epoll_create1: %w", err)
+	}
+	defer unix.Close(epfd)
+	b := &bridge{epfd: epfd, target: target, conns: map[int]*conn{}, buf: make([]byte, 14+bufSize)}
+	defer func() {
+		for _, c := range b.conns {
+			b.drop(c)
+		}
+	}()
+	b.add(lfd)
+	if stop >= 0 {
+		b.add(stop)
+	}
+	events := make([]unix.EpollEvent, 256)
+	for {
+		// Blocking calls go through Syscall, which tells the runtime: a
+		// goroutine blocked in RawSyscall could not be stopped for the
+		// garbage collector, and the whole program would wait with it.
+		r, _, e := unix.Syscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd),
+			uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), ^uintptr(0), 0, 0)
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return fmt.Errorf("epoll_pwait: %w", e)
+		}
+		for _, ev := range events[:r] {
+			switch fd := int(ev.Fd); {
+			case fd == stop:
+				return nil
+			case fd == lfd:
+				b.accept(lfd)
+			default:
+				if c := b.conns[fd]; c == nil {
+					continue
+				} else if fd == c.cfd {
+					b.fromClient(c)
+				} else {
+					b.fromTarget(c)
+				}
+			}
+		}
+	}
+}
+
+func (b *bridge) add(fd int) {
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(fd)}
+	unix.EpollCtl(b.epfd, unix.EPOLL_CTL_ADD, fd, &ev)
+}
+
+func (b *bridge) accept(lfd int) {
+	for {
+		r, _, e := unix.RawSyscall6(unix.SYS_ACCEPT4, uintptr(lfd), 0, 0, unix.SOCK_CLOEXEC, 0, 0)
+		if e != 0 {
+			return
+		}
+		fd := int(r)
+		c := &conn{cfd: fd, tfd: -1}
+		b.conns[fd] = c
+		b.add(fd)
+	}
+}
+
+func recv(fd int, p []byte) int {
+	r, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), unix.MSG_DONTWAIT, 0, 0)
+	if e == unix.EAGAIN {
+		return -1
+	}
+	if e != 0 {
+		return 0
+	}
+	return int(r)
+}
+
+// send writes all of p (the sockets block).
+func send(fd int, p []byte) bool {
+	for len(p) > 0 {
+		r, _, e := unix.Syscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return false
+		}
+		p = p[r:]
+	}
+	return true
+}
+
+func (b *bridge) drop(c *conn) {
+	delete(b.conns, c.cfd)
+	unix.Close(c.cfd)
+	if c.tfd >= 0 {
+		delete(b.conns, c.tfd)
+		unix.Close(c.tfd)
+	}
+}
+
+func (b *bridge) handshake(c *conn, p []byte) {
+	c.req = append(c.req, p...)
+	end := bytes.Index(c.req, []byte("\r\n\r\n"))
+	if end < 0 {
+		return
+	}
+	var key []byte
+	for _, line := range bytes.Split(c.req[:end], []byte("\r\n")) {
+		k, v, ok := bytes.Cut(line, []byte(":"))
+		if ok && bytes.EqualFold(bytes.TrimSpace(k), []byte("Sec-WebSocket-Key")) {
+			key = bytes.TrimSpace(v)
+		}
+	}
+	tfd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil || key == nil {
+		b.drop(c)
+		return
+	}
+	if err := unix.Connect(tfd, b.target); err != nil {
+		unix.Close(tfd)
+		b.drop(c)
+		return
+	}
+	unix.SetsockoptInt(tfd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	unix.SetsockoptInt(c.cfd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	c.tfd = tfd
+	b.conns[tfd] = c
+	b.add(tfd)
+	resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
+		frames.AcceptKey(string(key)) + "\r\nSec-WebSocket-Protocol: binary\r\n\r\n"
+	if !send(c.cfd, []byte(resp)) {
+		b.drop(c)
+		return
+	}
+	c.open = true
+	rest := c.req[end+4:]
+	c.req = nil
+	if len(rest) > 0 {
+		b.frames(c, append([]byte(nil), rest...))
+	}
+}
+
+func (b *bridge) fromClient(c *conn) {
+	n := recv(c.cfd, b.buf)
+	if n < 0 {
+		return
+	}
+	if n == 0 {
+		b.drop(c)
+		return
+	}
+	if !c.open {
+		b.handshake(c, b.buf[:n])
+		return
+	}
+	b.frames(c, b.buf[:n])
+}
+
+// frames unmasks the client's frames in p and writes their payload to the
+// target in one write.
+func (b *bridge) frames(c *conn, p []byte) {
+	out := p[:0]
+	for len(p) > 0 {
+		if c.left == 0 && c.hdrN >= 0 {
+			// reading a header
+			need := 2
+			if c.hdrN >= 2 {
+				need = 6
+				switch c.hdr[1] & 127 {
+				case 126:
+					need = 8
+				case 127:
+					need = 14
+				}
+			}
+			k := copy(c.hdr[c.hdrN:need], p)
+			c.hdrN += k
+			p = p[k:]
+			if c.hdrN < need {
+				continue
+			}
+			if need == 2 {
+				continue
+			}
+			c.op = c.hdr[0] & 15
+			switch c.hdr[1] & 127 {
+			case 126:
+				c.left = uint64(binary.BigEndian.Uint16(c.hdr[2:]))
+			case 127:
+				c.left = binary.BigEndian.Uint64(c.hdr[2:])
+			default:
+				c.left = uint64(c.hdr[1] & 127)
+			}
+			copy(c.mask[:], c.hdr[need-4:need])
+			c.mpos = 0
+			c.hdrN = -1 // in the payload
+			if c.left == 0 {
+				c.hdrN = 0
+				if !b.control(c) {
+					return
+				}
+			}
+			continue
+		}
+		k := len(p)
+		if uint64(k) > c.left {
+			k = int(c.left)
+		}
+		seg := p[:k]
+		c.mpos = frames.Mask(c.mask, c.mpos, seg)
+		if c.op&8 != 0 {
+			c.ctl = append(c.ctl, seg...)
+		} else {
+			out = append(out, seg...) // in place: out never overtakes p
+		}
+		p = p[k:]
+		c.left -= uint64(k)
+		if c.left == 0 {
+			c.hdrN = 0
+			if c.op&8 != 0 && !b.control(c) {
+				return
+			}
+		}
+	}
+	if len(out) > 0 && !send(c.tfd, out) {
+		b.drop(c)
+	}
+}
+
+// control answers a Close or a Ping; false means the session ended.
+func (b *bridge) control(c *conn) bool {
+	defer func() { c.ctl = c.ctl[:0] }()
+	switch c.op {
+	case 8:
+		send(c.cfd, append([]byte{0x88, byte(len(c.ctl))}, c.ctl...))
+		b.drop(c)
+		return false
+	case 9:
+		send(c.cfd, append([]byte{0x8a, byte(len(c.ctl))}, c.ctl...))
+	}
+	return true
+}
+
+func (b *bridge) fromTarget(c *conn) {
+	n := recv(c.tfd, b.buf[14:])
+	if n < 0 {
+		return
+	}
+	if n == 0 {
+		send(c.cfd, []byte{0x88, 2, 0x03, 0xe8})
+		b.drop(c)
+		return
+	}
+	var h int
+	switch {
+	case n < 126:
+		h = 2
+		b.buf[12], b.buf[13] = 0x82, byte(n)
+	case n < 1<<16:
+		h = 4
+		b.buf[10], b.buf[11] = 0x82, 126
+		binary.BigEndian.PutUint16(b.buf[12:], uint16(n))
+	default:
+		h = 10
+		b.buf[4], b.buf[5] = 0x82, 127
+		binary.BigEndian.PutUint64(b.buf[6:], uint64(n))
+	}
+	if !send(c.cfd, b.buf[14-h:14+n]) {
+		b.drop(c)
+	}
+}

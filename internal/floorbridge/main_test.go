@@ -1,0 +1,130 @@
+//go:build linux
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"wsbridge/frames"
+	"wsbridge/internal/testpeer"
+)
+
+// The measuring stick must move every byte: messages of every header
+// length, written in pieces that split headers and payloads, come back
+// from an echoing target intact, and a Close is answered.
+func TestFloorBridgeEcho(t *testing.T) {
+	target := testpeer.TCP(t, testpeer.Echo)
+	ta, err := sockaddr(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	lf, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lf.Close()
+	lfd := int(lf.Fd()) // Fd makes the descriptor blocking: call it once, before SetNonblock
+	if err := unix.SetNonblock(lfd, true); err != nil {
+		t.Fatal(err)
+	}
+	stop, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(stop)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // owned by the test: stopped through the eventfd, waited for below
+		defer wg.Done()
+		if err := serve(lfd, ta, stop); err != nil {
+			t.Error(err)
+		}
+	}()
+	defer func() {
+		unix.Write(stop, []byte{1, 0, 0, 0, 0, 0, 0, 0})
+		wg.Wait()
+	}()
+
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	key := frames.NewKey([16]byte{1, 2, 3})
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: "+key+"\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: binary\r\n\r\n")
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Sec-WebSocket-Accept") != frames.AcceptKey(key) {
+		t.Fatalf("handshake: %d %q", resp.StatusCode, resp.Header.Get("Sec-WebSocket-Accept"))
+	}
+
+	rd := frames.NewReader(br, frames.RoleClient)
+	for _, n := range []int{1, 125, 126, 4000, 65535, 65536, 300000} {
+		msg := testpeer.Terminal(n)
+		var wire bytes.Buffer
+		if err := frames.NewWriter(&wire, frames.RoleClient).WriteMessage(frames.OpBinary, msg); err != nil {
+			t.Fatal(err)
+		}
+		// Written beside the reading: the floor's writes block, and an
+		// echo of a large message fills both directions' buffers.
+		var w sync.WaitGroup
+		w.Go(func() {
+			for b := wire.Bytes(); len(b) > 0; { // small messages in pieces of 1 to 7 bytes
+				k := len(b)
+				if n < 1000 {
+					k = min(k, 1+len(b)%7)
+				}
+				if _, err := c.Write(b[:k]); err != nil {
+					t.Error(err)
+					return
+				}
+				b = b[k:]
+			}
+		})
+		var got []byte
+		for len(got) < n {
+			h, err := rd.NextFrame()
+			if err != nil {
+				t.Fatalf("message of %d bytes: after %d: %v", n, len(got), err)
+			}
+			if h.Op != frames.OpBinary && h.Op != frames.OpContinuation {
+				t.Fatalf("opcode %v", h.Op)
+			}
+			p, err := io.ReadAll(rd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, p...)
+		}
+		w.Wait()
+		if !bytes.Equal(got, msg) {
+			t.Fatalf("message of %d bytes came back changed", n)
+		}
+	}
+	if err := frames.NewWriter(c, frames.RoleClient).WriteClose(frames.CloseNormal, ""); err != nil {
+		t.Fatal(err)
+	}
+	h, err := rd.NextFrame()
+	if err != nil || h.Op != frames.OpClose {
+		t.Fatalf("after Close: %v %v", h.Op, err)
+	}
+}
