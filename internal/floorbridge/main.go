@@ -69,6 +69,7 @@ func main() {
 	}
 }
 
+// sockaddr parses an IPv4 host:port.
 func sockaddr(s string) (unix.Sockaddr, error) {
 	ap, err := netip.ParseAddrPort(s)
 	if err != nil {
@@ -154,11 +155,13 @@ func serve(lfd int, target unix.Sockaddr, stop int) error {
 	}
 }
 
+// add puts fd in the epoll set, for reading.
 func (b *bridge) add(fd int) {
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(fd)}
 	unix.EpollCtl(b.epfd, unix.EPOLL_CTL_ADD, fd, &ev)
 }
 
+// accept takes every pending connection; their sockets block.
 func (b *bridge) accept(lfd int) {
 	for {
 		r, _, e := unix.RawSyscall6(unix.SYS_ACCEPT4, uintptr(lfd), 0, 0, unix.SOCK_CLOEXEC, 0, 0)
@@ -172,6 +175,8 @@ func (b *bridge) accept(lfd int) {
 	}
 }
 
+// recv reads what fd holds into p without waiting: -1 if nothing, 0 at
+// the end of the stream or on an error.
 func recv(fd int, p []byte) int {
 	r, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), unix.MSG_DONTWAIT, 0, 0)
 	if e == unix.EAGAIN {
@@ -198,6 +203,7 @@ func send(fd int, p []byte) bool {
 	return true
 }
 
+// drop closes a session's sockets.
 func (b *bridge) drop(c *conn) {
 	delete(b.conns, c.cfd)
 	unix.Close(c.cfd)
@@ -207,10 +213,18 @@ func (b *bridge) drop(c *conn) {
 	}
 }
 
+// maxRequest bounds a handshake that never ends.
+const maxRequest = 16 << 10
+
+// handshake collects the upgrade request; once it is whole, it dials the
+// target and answers 101.
 func (b *bridge) handshake(c *conn, p []byte) {
 	c.req = append(c.req, p...)
 	end := bytes.Index(c.req, []byte("\r\n\r\n"))
 	if end < 0 {
+		if len(c.req) > maxRequest {
+			b.drop(c)
+		}
 		return
 	}
 	var key []byte
@@ -249,6 +263,7 @@ func (b *bridge) handshake(c *conn, p []byte) {
 	}
 }
 
+// fromClient reads once from the client: the handshake, then frames.
 func (b *bridge) fromClient(c *conn) {
 	n := recv(c.cfd, b.buf)
 	if n < 0 {
@@ -350,6 +365,8 @@ func (b *bridge) control(c *conn) bool {
 	return true
 }
 
+// fromTarget reads once from the target and sends what came as one binary
+// frame; the end of the stream becomes a Close.
 func (b *bridge) fromTarget(c *conn) {
 	n := recv(c.tfd, b.buf[14:])
 	if n < 0 {
