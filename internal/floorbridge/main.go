@@ -17,7 +17,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"os"
@@ -32,19 +31,13 @@ import (
 const bufSize = 256 << 10
 
 // conn is one session: the client's socket, the target's once dialled,
-// and the state of the client frame being read.
+// the handshake until it is whole, then the client's frames.
 type conn struct {
 	cfd, tfd int
 	open     bool
 	req      []byte
-	// the client's frame being read
-	hdr  [14]byte
-	hdrN int
-	left uint64 // payload bytes left in the frame
-	mask [4]byte
-	mpos int
-	op   byte
-	ctl  []byte
+	parser   *frames.Parser
+	pend     []byte // the start of a header or control frame, kept for the next read
 }
 
 // bridge is the one event loop: every socket of every session in one
@@ -113,7 +106,7 @@ func serve(lfd int, target unix.Sockaddr, stop int) error {
 		return fmt.Errorf("epoll_create1: %w", err)
 	}
 	defer unix.Close(epfd)
-	b := &bridge{epfd: epfd, target: target, conns: map[int]*conn{}, buf: make([]byte, 14+bufSize)}
+	b := &bridge{epfd: epfd, target: target, conns: map[int]*conn{}, buf: make([]byte, frames.MaxHeaderLen+bufSize)}
 	defer func() {
 		for _, c := range b.conns {
 			b.drop(c)
@@ -169,7 +162,7 @@ func (b *bridge) accept(lfd int) {
 			return
 		}
 		fd := int(r)
-		c := &conn{cfd: fd, tfd: -1}
+		c := &conn{cfd: fd, tfd: -1, parser: frames.NewParser(frames.RoleServer)}
 		b.conns[fd] = c
 		b.add(fd)
 	}
@@ -265,7 +258,8 @@ func (b *bridge) handshake(c *conn, p []byte) {
 
 // fromClient reads once from the client: the handshake, then frames.
 func (b *bridge) fromClient(c *conn) {
-	n := recv(c.cfd, b.buf)
+	k := copy(b.buf, c.pend)
+	n := recv(c.cfd, b.buf[k:])
 	if n < 0 {
 		return
 	}
@@ -277,121 +271,74 @@ func (b *bridge) fromClient(c *conn) {
 		b.handshake(c, b.buf[:n])
 		return
 	}
-	b.frames(c, b.buf[:n])
+	b.frames(c, b.buf[:k+n])
 }
 
-// frames unmasks the client's frames in p and writes their payload to the
-// target in one write.
+// frames decodes the client's frames in p, unmasked in place, and writes
+// their payload to the target in one write. A Close (or a protocol error)
+// is answered after the payload before it has gone out.
 func (b *bridge) frames(c *conn, p []byte) {
-	out := p[:0]
+	out := p[:0] // payload gathered in place: it never overtakes p
 	for len(p) > 0 {
-		if c.left == 0 && c.hdrN >= 0 {
-			// reading a header
-			need := 2
-			if c.hdrN >= 2 {
-				need = 6
-				switch c.hdr[1] & 127 {
-				case 126:
-					need = 8
-				case 127:
-					need = 14
-				}
-			}
-			k := copy(c.hdr[c.hdrN:need], p)
-			c.hdrN += k
-			p = p[k:]
-			if c.hdrN < need {
-				continue
-			}
-			if need == 2 {
-				continue
-			}
-			c.op = c.hdr[0] & 15
-			switch c.hdr[1] & 127 {
-			case 126:
-				c.left = uint64(binary.BigEndian.Uint16(c.hdr[2:]))
-			case 127:
-				c.left = binary.BigEndian.Uint64(c.hdr[2:])
-			default:
-				c.left = uint64(c.hdr[1] & 127)
-			}
-			copy(c.mask[:], c.hdr[need-4:need])
-			c.mpos = 0
-			c.hdrN = -1 // in the payload
-			if c.left == 0 {
-				c.hdrN = 0
-				if !b.control(c) {
-					return
-				}
-			}
-			continue
+		ch, k, err := c.parser.Next(p)
+		if err != nil {
+			b.finish(c, out, frames.AppendClose(nil, frames.CloseCodeOf(err), ""))
+			return
 		}
-		k := len(p)
-		if uint64(k) > c.left {
-			k = int(c.left)
+		if ch.Kind == frames.NeedMore {
+			break
 		}
-		seg := p[:k]
-		c.mpos = frames.Mask(c.mask, c.mpos, seg)
-		if c.op&8 != 0 {
-			c.ctl = append(c.ctl, seg...)
-		} else {
-			out = append(out, seg...) // in place: out never overtakes p
+		switch {
+		case ch.Kind == frames.Payload:
+			out = append(out, ch.Payload...)
+		case ch.Kind == frames.Control && ch.Header.Op == frames.OpClose:
+			b.finish(c, out, ch.Payload)
+			return
+		case ch.Kind == frames.Control && ch.Header.Op == frames.OpPing:
+			b.sendControl(c, frames.OpPong, ch.Payload)
 		}
 		p = p[k:]
-		c.left -= uint64(k)
-		if c.left == 0 {
-			c.hdrN = 0
-			if c.op&8 != 0 && !b.control(c) {
-				return
-			}
-		}
 	}
+	c.pend = append(c.pend[:0], p...)
 	if len(out) > 0 && !send(c.tfd, out) {
 		b.drop(c)
 	}
 }
 
-// control answers a Close or a Ping; false means the session ended.
-func (b *bridge) control(c *conn) bool {
-	defer func() { c.ctl = c.ctl[:0] }()
-	switch c.op {
-	case 8:
-		send(c.cfd, append([]byte{0x88, byte(len(c.ctl))}, c.ctl...))
-		b.drop(c)
-		return false
-	case 9:
-		send(c.cfd, append([]byte{0x8a, byte(len(c.ctl))}, c.ctl...))
+// finish sends the payload still held to the target, a Close with the
+// given payload to the client, and ends the session.
+func (b *bridge) finish(c *conn, out, closePayload []byte) {
+	if len(out) > 0 {
+		send(c.tfd, out)
 	}
-	return true
+	b.sendControl(c, frames.OpClose, closePayload)
+	b.drop(c)
+}
+
+// sendControl writes a control frame to the client.
+func (b *bridge) sendControl(c *conn, op frames.Opcode, payload []byte) {
+	var f [frames.MaxHeaderLen + frames.MaxControlPayload]byte
+	n := frames.PutHeader(f[:], frames.Header{Fin: true, Op: op, Length: int64(len(payload))})
+	n += copy(f[n:], payload)
+	send(c.cfd, f[:n])
 }
 
 // fromTarget reads once from the target and sends what came as one binary
 // frame; the end of the stream becomes a Close.
 func (b *bridge) fromTarget(c *conn) {
-	n := recv(c.tfd, b.buf[14:])
+	n := recv(c.tfd, b.buf[frames.MaxHeaderLen:])
 	if n < 0 {
 		return
 	}
 	if n == 0 {
-		send(c.cfd, []byte{0x88, 2, 0x03, 0xe8})
+		b.sendControl(c, frames.OpClose, frames.AppendClose(nil, frames.CloseNormal, ""))
 		b.drop(c)
 		return
 	}
-	var h int
-	switch {
-	case n < 126:
-		h = 2
-		b.buf[12], b.buf[13] = 0x82, byte(n)
-	case n < 1<<16:
-		h = 4
-		b.buf[10], b.buf[11] = 0x82, 126
-		binary.BigEndian.PutUint16(b.buf[12:], uint16(n))
-	default:
-		h = 10
-		b.buf[4], b.buf[5] = 0x82, 127
-		binary.BigEndian.PutUint64(b.buf[6:], uint64(n))
-	}
-	if !send(c.cfd, b.buf[14-h:14+n]) {
+	h := frames.Header{Fin: true, Op: frames.OpBinary, Length: int64(n)}
+	start := frames.MaxHeaderLen - frames.HeaderLen(h)
+	frames.PutHeader(b.buf[start:], h)
+	if !send(c.cfd, b.buf[start:frames.MaxHeaderLen+n]) {
 		b.drop(c)
 	}
 }

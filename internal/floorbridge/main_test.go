@@ -18,11 +18,10 @@ import (
 	"wsbridge/internal/testpeer"
 )
 
-// The measuring stick must move every byte: messages of every header
-// length, written in pieces that split headers and payloads, come back
-// from an echoing target intact, and a Close is answered.
-func TestFloorBridgeEcho(t *testing.T) {
-	target := testpeer.TCP(t, testpeer.Echo)
+// startFloor runs the floor bridge towards target until the test ends and
+// returns its address.
+func startFloor(t *testing.T, target string) string {
+	t.Helper()
 	ta, err := sockaddr(target)
 	if err != nil {
 		t.Fatal(err)
@@ -31,12 +30,12 @@ func TestFloorBridgeEcho(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	t.Cleanup(func() { ln.Close() })
 	lf, err := ln.(*net.TCPListener).File()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer lf.Close()
+	t.Cleanup(func() { lf.Close() })
 	lfd := int(lf.Fd()) // Fd makes the descriptor blocking: call it once, before SetNonblock
 	if err := unix.SetNonblock(lfd, true); err != nil {
 		t.Fatal(err)
@@ -45,25 +44,29 @@ func TestFloorBridgeEcho(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer unix.Close(stop)
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { // owned by the test: stopped through the eventfd, waited for below
-		defer wg.Done()
+	wg.Go(func() { // owned by the test: stopped through the eventfd, waited for at cleanup
 		if err := serve(lfd, ta, stop); err != nil {
 			t.Error(err)
 		}
-	}()
-	defer func() {
+	})
+	t.Cleanup(func() {
 		unix.Write(stop, []byte{1, 0, 0, 0, 0, 0, 0, 0})
 		wg.Wait()
-	}()
+		unix.Close(stop)
+	})
+	return ln.Addr().String()
+}
 
-	c, err := net.Dial("tcp", ln.Addr().String())
+// upgrade connects to the floor bridge at addr and completes the
+// handshake; the reader holds what follows the 101.
+func upgrade(t *testing.T, addr string) (net.Conn, *frames.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	key := frames.NewKey([16]byte{1, 2, 3})
 	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
@@ -76,8 +79,14 @@ func TestFloorBridgeEcho(t *testing.T) {
 	if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Sec-WebSocket-Accept") != frames.AcceptKey(key) {
 		t.Fatalf("handshake: %d %q", resp.StatusCode, resp.Header.Get("Sec-WebSocket-Accept"))
 	}
+	return c, frames.NewReader(br, frames.RoleClient)
+}
 
-	rd := frames.NewReader(br, frames.RoleClient)
+// The measuring stick must move every byte: messages of every header
+// length, written in pieces that split headers and payloads, come back
+// from an echoing target intact, and a Close is answered.
+func TestFloorBridgeEcho(t *testing.T) {
+	c, rd := upgrade(t, startFloor(t, testpeer.TCP(t, testpeer.Echo)))
 	for _, n := range []int{1, 125, 126, 4000, 65535, 65536, 300000} {
 		msg := testpeer.Terminal(n)
 		var wire bytes.Buffer
@@ -126,5 +135,47 @@ func TestFloorBridgeEcho(t *testing.T) {
 	h, err := rd.NextFrame()
 	if err != nil || h.Op != frames.OpClose {
 		t.Fatalf("after Close: %v %v", h.Op, err)
+	}
+}
+
+// Payload, a Ping and a Close that arrive in one read: the Ping gets its
+// Pong, and the payload reaches the target before the session ends.
+func TestFloorBridgeCloseAfterPayload(t *testing.T) {
+	got := make(chan []byte, 1)
+	target := testpeer.TCP(t, func(c *net.TCPConn) {
+		b, _ := io.ReadAll(c) // until the bridge closes
+		got <- b
+	})
+	c, rd := upgrade(t, startFloor(t, target))
+	var wire bytes.Buffer
+	w := frames.NewWriter(&wire, frames.RoleClient)
+	if err := w.WriteMessage(frames.OpBinary, []byte("last bytes")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteControl(frames.OpPing, []byte("p")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteClose(frames.CloseNormal, "bye"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write(wire.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []frames.Opcode{frames.OpPong, frames.OpClose} {
+		h, err := rd.NextFrame()
+		if err != nil || h.Op != want {
+			t.Fatalf("got %v, %v; want %v", h.Op, err, want)
+		}
+		if _, err := io.ReadAll(rd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case b := <-got:
+		if string(b) != "last bytes" {
+			t.Fatalf("target got %q", b)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the target's connection did not end")
 	}
 }
