@@ -199,7 +199,9 @@ func (rt *routing) apply(s *settings, cfg *tunnel.Config) {
 			return rt.limiter.Admit(addr)
 		}
 	}
-	cfg.Dial = rt.dialer() // the tunnel bounds each dial by --dial-timeout
+	if rt.allow != nil || rt.toTarget != nil {
+		cfg.Dial = rt.dialer() // the tunnel bounds each dial by --dial-timeout
+	}
 }
 
 // resolve looks the request's token up. The client is told only that the

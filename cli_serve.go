@@ -140,6 +140,15 @@ func serve(ctx context.Context, s *settings, e runEnv) error {
 		}
 		srv.Handler = rt.tls.HTTPHandler(tun)
 	}
+	for i, ln := range lns {
+		// Plain upgrades to a fixed target are accepted and bridged on the
+		// event loop; net/http gets the rest (a TLS or PROXY listener
+		// comes back as it is).
+		lns[i] = tun.Listener(ln, tunnel.ListenOptions{
+			HandshakeTimeout: time.Duration(s.HandshakeTimeout),
+			MaxHeaderBytes:   maxHeaderBytes,
+		})
+	}
 
 	// The server goroutines, one per listener, belong to serve, which
 	// always receives all their results below; srv.Shutdown (or a failing

@@ -182,3 +182,14 @@ type Observer interface {
 	// Dialed reports one dial of a target: how long it took and its error.
 	Dialed(d time.Duration, err error)
 }
+
+// ListenOptions are the HTTP server's limits that apply to requests read
+// on the event loop (net/http applies its own to what it is handed).
+type ListenOptions struct {
+	// HandshakeTimeout bounds how long a client may take to send its
+	// request (http.Server.ReadHeaderTimeout); zero means no limit.
+	HandshakeTimeout time.Duration
+	// MaxHeaderBytes bounds the request line and headers
+	// (http.Server.MaxHeaderBytes); zero means http.DefaultMaxHeaderBytes.
+	MaxHeaderBytes int
+}

@@ -64,15 +64,8 @@ func (e *engine) stop() {
 	}
 	e.mu.Lock()
 	e.stopping = true
-	loops := slices.Clone(e.loops)
 	e.mu.Unlock()
-	for _, l := range loops {
-		if l != nil {
-			l.mu.Lock()
-			l.kick()
-			l.mu.Unlock()
-		}
-	}
+	e.dropReading(nil) // and wakes every loop
 }
 
 func newEngine(s *Server) *engine {
@@ -109,6 +102,15 @@ type loop struct {
 	vecs     [][]byte                              // scratch: the slices behind iov
 	hdrs     [turnFrames][frames.MaxHeaderLen]byte // scratch: the headers of one read's frames
 	events   []unix.EpollEvent
+
+	// Connections before their session (accept_linux.go): by descriptor,
+	// client's and target's; in the order of their deadlines; and those
+	// that had events since the last pass.
+	pending   map[int32]*pendingConn
+	reading   pendList
+	dialing   pendList
+	pendReady []*pendingConn
+	pendWork  []pendJob // scratch for runPending
 
 	// raw makes the loop's system calls on its sockets and epoll set raw
 	// while it moves bulk data (see loop.read): for bulkTurns turns after
@@ -270,13 +272,21 @@ func (s *Server) prepareEvent(p *pair) bool {
 	}
 	p.client.Close()
 	p.target.Close()
+	newEvSession(p, l, cfd, tfd)
+	return true
+}
+
+// newEvSession makes p's session on loop l over the sockets cfd and tfd.
+func newEvSession(p *pair, l *loop, cfd, tfd int) *evSession {
+	s := p.srv
 	es := &evSession{p: p, l: l, cfd: cfd, tfd: tfd, heapIdx: -1}
 	es.parser.MaxMessage = s.cfg.MaxMessageSize
 	es.up.pool = &s.large
 	es.down.pool = &s.bufs
+	// Readiness unknown: read and write until the sockets say EAGAIN.
 	es.cIn, es.cOut, es.tIn, es.tOut = true, true, true, true
 	p.ev = es
-	return true
+	return es
 }
 
 // takeSockets assigns p a loop and duplicates its sockets' descriptors;
@@ -341,6 +351,19 @@ func (es *evSession) start(br *bufio.Reader, goAway bool) {
 			return
 		}
 	}
+	var first []byte
+	if n := br.Buffered(); n > 0 {
+		first, _ = br.Peek(n) // cannot fail: n bytes are buffered
+	}
+	es.begin(first, goAway)
+}
+
+// begin runs a registered session from its start (l.mu held): its timers,
+// first the client's bytes that came with its request, then what its
+// sockets hold.
+func (es *evSession) begin(first []byte, goAway bool) {
+	p := es.p
+	l := es.l
 	now := time.Now()
 	es.live = newLiveness(p, now)
 	if hb := p.srv.cfg.Heartbeat; hb > 0 {
@@ -350,10 +373,9 @@ func (es *evSession) start(br *bufio.Reader, goAway bool) {
 		es.idleAt = now.Add(idleTick(it))
 	}
 	es.reschedule()
-	if n := br.Buffered(); n > 0 {
-		b, _ := br.Peek(n) // cannot fail: n bytes are buffered
+	if len(first) > 0 {
 		p.seen.Add(1)
-		es.parse(l.buf[:copy(l.buf, b)])
+		es.parse(l.buf[:copy(l.buf, first)])
 	}
 	if goAway {
 		es.goAwayLocked()
@@ -391,6 +413,27 @@ func dupSocket(c any) (int, error) {
 func (e *engine) assign() (*loop, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	return e.assignLocked()
+}
+
+// errStopping refuses a new connection to the loops once Shutdown or
+// Drain began.
+var errStopping = errors.New("tunnel: shutting down")
+
+// assignAccepted is assign for a connection just accepted (Listener),
+// which has not entered the Server: once the Server is stopping it fails,
+// and the connection goes to net/http to be refused there. (Loops started
+// then would race with Shutdown's wait.)
+func (e *engine) assignAccepted() (*loop, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.stopping {
+		return nil, errStopping
+	}
+	return e.assignLocked()
+}
+
+func (e *engine) assignLocked() (*loop, error) {
 	var run *loop // the running loop with the fewest sessions
 	free := -1    // a slot without a loop
 	for i, l := range e.loops {
@@ -417,6 +460,23 @@ func (e *engine) assign() (*loop, error) {
 	}
 	l.count++
 	return l, nil
+}
+
+// kickAll wakes every loop (a forced Shutdown: dials on the loops end).
+func (e *engine) kickAll() {
+	if e == nil {
+		return
+	}
+	e.mu.Lock()
+	loops := slices.Clone(e.loops)
+	e.mu.Unlock()
+	for _, l := range loops {
+		if l != nil {
+			l.mu.Lock()
+			l.kick()
+			l.mu.Unlock()
+		}
+	}
 }
 
 // unassign counts out a session that never started.
@@ -465,11 +525,12 @@ func (e *engine) start(i int) (*loop, error) {
 	}
 	l := &loop{
 		eng: e, slot: i, epfd: epfd, efd: efd, file: f, rc: rc,
-		conns:  make(map[int32]*evSession),
-		buf:    make([]byte, frames.MaxHeaderLen+loopBufSize),
-		iov:    make([]unix.Iovec, 0, maxIov),
-		vecs:   make([][]byte, 0, maxIov),
-		events: make([]unix.EpollEvent, 128),
+		conns:   make(map[int32]*evSession),
+		pending: make(map[int32]*pendingConn),
+		buf:     make([]byte, frames.MaxHeaderLen+loopBufSize),
+		iov:     make([]unix.Iovec, 0, maxIov),
+		vecs:    make([][]byte, 0, maxIov),
+		events:  make([]unix.EpollEvent, 128),
 	}
 	e.loops[i] = l
 	e.s.wg.Add(1)
@@ -517,22 +578,31 @@ func (l *loop) run() {
 			}
 			if es := l.conns[ev.Fd]; es != nil {
 				es.ready(int(ev.Fd), ev.Events)
+			} else if pc := l.pending[ev.Fd]; pc != nil {
+				pc.note(int(ev.Fd), ev.Events)
 			}
 		}
 		l.runQueued()
 		now := time.Now()
 		l.runTimers(now)
+		l.expirePending(now)
+		pending := len(l.pendReady) > 0
+		l.inLoop = false
+		l.mu.Unlock()
+		if pending {
+			l.runPending() // outside l.mu: it takes s.mu
+		}
+		l.mu.Lock()
 		done = append(done[:0], l.finished...)
 		clear(l.finished)
 		l.finished = l.finished[:0]
-		spin = len(l.runq) > 0
+		spin = len(l.runq) > 0 || len(l.pendReady) > 0
 		l.raw = l.bulk > 0
 		l.bulk = max(l.bulk-1, 0)
-		var next time.Time
-		if len(l.timers) > 0 {
+		next := l.pendingDeadline()
+		if len(l.timers) > 0 && (next.IsZero() || l.timers[0].due.Before(next)) {
 			next = l.timers[0].due
 		}
-		l.inLoop = false
 		l.mu.Unlock()
 		for _, es := range done {
 			es.finish()

@@ -2,7 +2,10 @@
 
 package tunnel
 
-import "bufio"
+import (
+	"bufio"
+	"net"
+)
 
 // The event loop is Linux only (epoll); elsewhere every session runs on
 // goroutines.
@@ -22,3 +25,9 @@ func (es *evSession) start(*bufio.Reader, bool)                        {}
 func (es *evSession) closeFDs()                                        {}
 func (es *evSession) goAway()                                          {}
 func (es *evSession) abort()                                           {}
+
+func (e *engine) kickAll() {}
+
+// Listener returns ln: without the event loop, net/http reads every
+// request (see the Linux version).
+func (s *Server) Listener(ln net.Listener, opts ListenOptions) net.Listener { return ln }

@@ -15,6 +15,10 @@ import (
 // package's tests then cover the goroutine pumps (TestGoroutinePumps).
 const goroutinesEnv = "WSBRIDGE_TEST_GOROUTINE_PUMPS"
 
+// netHTTPEnv, set, makes startBridge serve with net/http alone, without
+// Server.Listener: every upgrade goes through ServeHTTP (TestNetHTTPAccept).
+const netHTTPEnv = "WSBRIDGE_TEST_NET_HTTP"
+
 // bridge is a tunnel.Server on a loopback http.Server.
 type bridge struct {
 	*Server
@@ -56,10 +60,16 @@ func startBridge(t testing.TB, cfg Config, configure func(*http.Server)) *bridge
 	if configure != nil {
 		configure(hs)
 	}
+	sl := ln
+	if os.Getenv(netHTTPEnv) == "" {
+		// Upgrades this Server can take on its event loop go there
+		// (Listener), as in the binary; the rest to hs.
+		sl = s.Listener(ln, ListenOptions{HandshakeTimeout: hs.ReadHeaderTimeout, MaxHeaderBytes: hs.MaxHeaderBytes})
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		hs.Serve(ln)
+		hs.Serve(sl)
 	}()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -48,6 +48,7 @@ type pair struct {
 	rec        Recorder // nil unless Config.Record gave one
 	num        int64    // the session's number, from 1
 	clientName string   // the client's (real) address, for the log
+	targetName string   // the target's address, for the log
 	token      string   // the route's token, redacted
 
 	closeOnce sync.Once
@@ -73,6 +74,7 @@ func newPair(s *Server, client, target net.Conn, clientName, token string) *pair
 		start:      time.Now(),
 		clientName: clientName,
 		token:      token,
+		targetName: connAddr(target),
 		done:       make(chan struct{}),
 	}
 }
@@ -221,7 +223,7 @@ func (p *pair) stats() SessionStats {
 	st := SessionStats{
 		Client:     p.clientName,
 		Token:      p.token,
-		Target:     addrString(p.target.RemoteAddr()),
+		Target:     p.targetName,
 		Up:         p.up.Load(),
 		Down:       p.down.Load(),
 		Duration:   time.Since(p.start),
@@ -253,13 +255,16 @@ func (p *pair) errorKind() string {
 	return ErrorClient
 }
 
-// addrString is a.String(), or "" for a conn (from Config.Dial) without an
-// address.
-func addrString(a net.Addr) string {
-	if a == nil {
+// connAddr is c's remote address, or "" for no conn or a conn (from
+// Config.Dial) without an address.
+func connAddr(c net.Conn) string {
+	if c == nil {
 		return ""
 	}
-	return a.String()
+	if a := c.RemoteAddr(); a != nil {
+		return a.String()
+	}
+	return ""
 }
 
 // String formats the stats as the session's closing log line: "session

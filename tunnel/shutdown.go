@@ -170,6 +170,7 @@ func (s *Server) forceClose() {
 	if !s.forced {
 		s.forced = true
 		s.forceStop()
+		s.eng.kickAll() // connections the loops are dialling end
 	}
 	for p := range s.sessions {
 		p.end("server", 0, errShutdownTimeout)

@@ -119,7 +119,16 @@ func Accept(w http.ResponseWriter, hs Handshake) (net.Conn, *bufio.Reader, error
 		return nil, nil, fmt.Errorf("tunnel: hijack: %w", err)
 	}
 	var buf [384]byte
-	b := append(buf[:0], "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
+	if _, err := conn.Write(append101(buf[:0], hs)); err != nil {
+		conn.Close()
+		return nil, nil, fmt.Errorf("tunnel: write 101: %w", err)
+	}
+	return conn, brw.Reader, nil
+}
+
+// append101 appends the 101 response that accepts hs.
+func append101(b []byte, hs Handshake) []byte {
+	b = append(b, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
 	b = append(b, frames.AcceptKey(hs.Key)...)
 	if hs.Protocol != "" {
 		b = append(b, "\r\nSec-WebSocket-Protocol: "...)
@@ -129,12 +138,7 @@ func Accept(w http.ResponseWriter, hs Handshake) (net.Conn, *bufio.Reader, error
 		b = append(b, "\r\nSec-WebSocket-Extensions: "...)
 		b = append(b, hs.Extensions...)
 	}
-	b = append(b, "\r\n\r\n"...)
-	if _, err := conn.Write(b); err != nil {
-		conn.Close()
-		return nil, nil, fmt.Errorf("tunnel: write 101: %w", err)
-	}
-	return conn, brw.Reader, nil
+	return append(b, "\r\n\r\n"...)
 }
 
 // headerHasToken reports whether any value of header name, read as a comma

@@ -1,0 +1,915 @@
+//go:build linux
+
+package tunnel
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+	"golang.org/x/sys/unix"
+
+	"wsbridge/frames"
+)
+
+// The accept path on the event loop. A new connection through net/http
+// costs a goroutine, its buffered reader and writer, the request's parse
+// into a handler, a dial that parks the handler until the target answers,
+// and then moving both sockets out of Go's poller into a loop's epoll
+// set: in wsbench's rate runs about 60% of the bridge's CPU per
+// connection. Server.Listener takes that work onto the loops for the
+// common case (a fixed target at a numeric address, no hooks that may
+// block): the listening socket is accepted from directly, the new socket
+// goes straight into a loop's epoll set, the request is read without a
+// goroutine, the target is connected without blocking, and the 101 goes
+// out when the connect completes. Whatever this path does not take (a
+// request that is not a plain WebSocket upgrade, one that fails RFC 6455's
+// checks, a page, a request too large) is handed to net/http with the
+// bytes read so far, and gets exactly the answer it always got: the one
+// HTTP parser that decides is net/http's (http.ReadRequest here), never a
+// second one.
+
+// Listener returns a listener to give http.Server.Serve in place of ln.
+// When the Server can bridge upgrades on the event loop (Linux, the loop
+// on, a TCP listener, a fixed Target with a numeric IP, and no Resolve,
+// Authorize, Dial, recording or traffic glyphs), WebSocket upgrades are
+// taken off ln and bridged without net/http, and the listener returned
+// yields only the connections left to net/http. Otherwise it returns ln.
+// Closing the returned listener closes ln and every connection still
+// sending its request on the loop.
+func (s *Server) Listener(ln net.Listener, opts ListenOptions) net.Listener {
+	tl, ok := ln.(*net.TCPListener)
+	if !ok || s.eng == nil {
+		return ln
+	}
+	cfg := &s.cfg
+	if cfg.Resolve != nil || cfg.Authorize != nil || cfg.Dial != nil || cfg.Record != nil || s.traffic != nil {
+		return ln
+	}
+	target, ok := numericTarget(cfg.Target)
+	if !ok {
+		return ln
+	}
+	a, err := newAcceptor(s, tl, opts, target)
+	if err != nil {
+		s.log.Warnf("accepting on the event loop: %v; using net/http", err)
+		return ln
+	}
+	return a
+}
+
+// numericTarget parses a host:port with a literal IP address (no zone:
+// that needs an interface index, left to net.Dialer).
+func numericTarget(addr string) (netip.AddrPort, bool) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil || ap.Addr().Zone() != "" {
+		return netip.AddrPort{}, false
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), true
+}
+
+// sockaddr returns a new Sockaddr for ap: unix.Connect writes into the
+// one it is given, so loops cannot share one.
+func sockaddr(ap netip.AddrPort) (unix.Sockaddr, int) {
+	if ap.Addr().Is4() {
+		return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}, unix.AF_INET
+	}
+	return &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}, unix.AF_INET6
+}
+
+// acceptor accepts on a listening socket for the event loop and hands
+// net/http what the loop does not take. It is the net.Listener that
+// Server.Listener returns.
+type acceptor struct {
+	s      *Server
+	ln     *net.TCPListener
+	file   *os.File        // a duplicate of ln's socket, as Go's poller sees it
+	rc     syscall.RawConn // waits for file to be readable
+	opts   ListenOptions
+	target netip.AddrPort
+
+	mu        sync.Mutex    // serialises handing off with Close
+	closed    bool          // guarded by mu
+	conns     chan net.Conn // for net/http's Accept; sent to under mu
+	done      chan struct{} // closed by Close
+	closeOnce sync.Once
+	closeErr  error
+	wg        sync.WaitGroup // the accept goroutine
+}
+
+// handoffQueue bounds the connections waiting for net/http's Accept; its
+// Serve loop takes them at once, so this only fills if it stopped.
+const handoffQueue = 128
+
+func newAcceptor(s *Server, ln *net.TCPListener, opts ListenOptions, target netip.AddrPort) (*acceptor, error) {
+	if opts.MaxHeaderBytes <= 0 {
+		opts.MaxHeaderBytes = http.DefaultMaxHeaderBytes
+	}
+	fd, err := dupSocket(ln)
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(fd), "listener") // non-blocking like ln: pollable
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("listener: %w", err)
+	}
+	a := &acceptor{
+		s: s, ln: ln, file: f, rc: rc, opts: opts, target: target,
+		conns: make(chan net.Conn, handoffQueue),
+		done:  make(chan struct{}),
+	}
+	a.wg.Add(1)
+	go a.run() // owned by a: Close waits for it
+	return a, nil
+}
+
+// Accept returns the next connection for net/http.
+func (a *acceptor) Accept() (net.Conn, error) {
+	select {
+	case c := <-a.conns:
+		return c, nil
+	case <-a.done:
+		return nil, net.ErrClosed
+	}
+}
+
+// Addr is the listener's address.
+func (a *acceptor) Addr() net.Addr { return a.ln.Addr() }
+
+// Close stops accepting, closes ln, the connections waiting for net/http
+// and those still sending their request on the loops.
+func (a *acceptor) Close() error {
+	a.closeOnce.Do(func() {
+		a.mu.Lock()
+		a.closed = true
+		close(a.done)
+		a.mu.Unlock()
+		a.file.Close() // ends the accept goroutine's wait
+		a.wg.Wait()
+		a.closeErr = a.ln.Close()
+		a.s.eng.dropReading(a)
+		for len(a.conns) > 0 {
+			(<-a.conns).Close()
+		}
+	})
+	return a.closeErr
+}
+
+// run accepts until the listener is closed. Errors that say the process
+// is out of descriptors or memory are retried after a pause that doubles
+// up to a second, as net/http does.
+func (a *acceptor) run() {
+	defer a.wg.Done()
+	var (
+		pause time.Duration
+		aerr  error
+	)
+	accept := func(fd uintptr) bool {
+		for {
+			nfd, sa, err := unix.Accept4(int(fd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+			switch err {
+			case nil:
+				pause = 0
+				a.take(nfd, sa)
+				continue
+			case unix.EAGAIN:
+				return false
+			case unix.EINTR, unix.ECONNABORTED:
+				continue
+			}
+			aerr = err
+			return true
+		}
+	}
+	for {
+		aerr = nil
+		if err := a.rc.Read(accept); err != nil {
+			return // Close closed the file
+		}
+		pause = min(max(2*pause, 5*time.Millisecond), time.Second)
+		a.s.log.Warnf("accept: %v; retrying in %v", sysErr("accept4", aerr), pause)
+		t := time.NewTimer(pause)
+		select {
+		case <-t.C:
+		case <-a.done:
+			t.Stop()
+			return
+		}
+	}
+}
+
+// take puts a new connection on a loop, to read its request.
+func (a *acceptor) take(fd int, sa unix.Sockaddr) {
+	// As net.Listen's connections: no Nagle, TCP keepalive after 15 s.
+	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	setKeepAlive(fd, 15)
+	l, err := a.s.eng.assignAccepted()
+	if err != nil {
+		a.handoff(fd, nil) // stopping, or no loop (out of descriptors): net/http's way
+		return
+	}
+	pc := &pendingConn{a: a, l: l, cfd: fd, tfd: -1, peer: sockaddrString(sa)}
+	if d := a.opts.HandshakeTimeout; d > 0 {
+		pc.deadline = time.Now().Add(d)
+	}
+	l.mu.Lock()
+	l.pending[int32(fd)] = pc
+	l.reading.push(pc)
+	l.mu.Unlock()
+	// EPOLLOUT is reported at once (the socket is writable): the loop
+	// wakes and takes the new deadline into account even if the client
+	// sends nothing.
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd)}
+	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		l.mu.Lock()
+		delete(l.pending, int32(fd))
+		l.reading.remove(pc)
+		l.mu.Unlock()
+		a.s.eng.unassign(l)
+		a.handoff(fd, nil)
+		return
+	}
+	// Shutdown or Drain may have dropped the reading connections between
+	// assignAccepted and the insertion above; it set stopping first, so
+	// one of the two sees the other.
+	if a.s.eng.isStopping() {
+		l.mu.Lock()
+		if pc.list == &l.reading {
+			l.reading.remove(pc)
+			pc.expired = true
+			l.queuePending(pc)
+			l.kick()
+		}
+		l.mu.Unlock()
+	}
+}
+
+// handoff gives net/http the connection on fd (not in any epoll set),
+// with the bytes already read from it.
+func (a *acceptor) handoff(fd int, read []byte) {
+	f := os.NewFile(uintptr(fd), "")
+	c, err := net.FileConn(f) // a duplicate, in Go's poller
+	f.Close()
+	if err != nil {
+		a.s.log.Warnf("handing a connection to net/http: %v", err)
+		return
+	}
+	if len(read) > 0 {
+		c = &prefixConn{Conn: c, pre: read}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		c.Close()
+		return
+	}
+	select {
+	case a.conns <- c:
+	default:
+		a.s.log.Warnf("%s: dropped: net/http is not accepting", c.RemoteAddr())
+		c.Close()
+	}
+}
+
+// prefixConn is a connection whose first bytes were read already.
+type prefixConn struct {
+	net.Conn
+	pre []byte
+}
+
+// Read returns what was read already, then reads the connection.
+func (c *prefixConn) Read(p []byte) (int, error) {
+	if len(c.pre) > 0 {
+		n := copy(p, c.pre)
+		c.pre = c.pre[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
+
+// CloseWrite sends a FIN: net/http half-closes before closing a
+// connection it refused, so that the client reads the answer rather than
+// a reset.
+func (c *prefixConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+// setKeepAlive turns TCP keepalive on with the given idle time and probe
+// interval in seconds.
+func setKeepAlive(fd, secs int) {
+	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
+	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, secs)
+	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, secs)
+}
+
+// sockaddrString formats a peer address as net.TCPAddr.String does.
+func sockaddrString(sa unix.Sockaddr) string {
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port)).String()
+	case *unix.SockaddrInet6:
+		ip := netip.AddrFrom16(sa.Addr).Unmap()
+		return netip.AddrPortFrom(ip, uint16(sa.Port)).String()
+	}
+	return ""
+}
+
+// pendingConn is a connection on a loop before its session: reading the
+// request (l.reading), then connecting to the target (l.dialing). It is
+// found through l.pending and listed under l.mu, and otherwise used by
+// the loop goroutine only, outside l.mu (its steps take s.mu, which is
+// never taken inside a loop's lock).
+type pendingConn struct {
+	a        *acceptor
+	l        *loop
+	cfd, tfd int
+	peer     string
+
+	buf  *[]byte // the request so far: a pooled buffer, or one grown past it
+	n    int
+	rest []byte // what came after the request: the client's first frames
+
+	dialing    bool
+	ended      bool // forgotten: handed off, closed or a session
+	in, tOut   bool // readiness noted by the loop
+	hup, tHup  bool // the client's, the target's FIN or an error came
+	queued     bool // in l.pendReady
+	expired    bool
+	deadline   time.Time // of reading, then of dialing; zero: none
+	prev, next *pendingConn
+	list       *pendList
+
+	hs         Handshake
+	client     string // for the log
+	release    func() // Admit's
+	dialStart  time.Time
+	targetName string
+}
+
+// pendList is a list of pending connections in the order of their
+// deadlines (which grow with the time they were added).
+type pendList struct{ head, tail *pendingConn }
+
+func (q *pendList) push(pc *pendingConn) {
+	pc.list, pc.prev, pc.next = q, q.tail, nil
+	if q.tail != nil {
+		q.tail.next = pc
+	} else {
+		q.head = pc
+	}
+	q.tail = pc
+}
+
+func (q *pendList) remove(pc *pendingConn) {
+	if pc.list != q {
+		return
+	}
+	if pc.prev != nil {
+		pc.prev.next = pc.next
+	} else {
+		q.head = pc.next
+	}
+	if pc.next != nil {
+		pc.next.prev = pc.prev
+	} else {
+		q.tail = pc.prev
+	}
+	pc.list, pc.prev, pc.next = nil, nil, nil
+}
+
+// note records an event for a pending connection (l.mu held). The edges
+// that come before the session are not repeated: a FIN noted here is
+// handed to the session (hup), which must otherwise take a short read for
+// an empty socket and wait for an edge that already came.
+func (pc *pendingConn) note(fd int, ev uint32) {
+	hup := ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0
+	if fd == pc.cfd {
+		pc.in = pc.in || hup || ev&unix.EPOLLIN != 0
+		pc.hup = pc.hup || hup
+	} else {
+		pc.tOut = pc.tOut || hup || ev&unix.EPOLLOUT != 0
+		pc.tHup = pc.tHup || hup
+	}
+	pc.l.queuePending(pc)
+}
+
+// queuePending lists pc for runPending (l.mu held).
+func (l *loop) queuePending(pc *pendingConn) {
+	if !pc.queued {
+		pc.queued = true
+		l.pendReady = append(l.pendReady, pc)
+	}
+}
+
+// expirePending moves the pending connections whose deadline passed to
+// runPending (l.mu held); after a forced Shutdown or Drain, all of them.
+func (l *loop) expirePending(now time.Time) {
+	forced := l.eng.s.force.Err() != nil
+	for _, q := range []*pendList{&l.reading, &l.dialing} {
+		for pc := q.head; pc != nil && (forced || (!pc.deadline.IsZero() && !pc.deadline.After(now))); pc = q.head {
+			q.remove(pc)
+			pc.expired = true
+			l.queuePending(pc)
+		}
+	}
+}
+
+// pendingDeadline is the first deadline of a pending connection, zero if
+// none (l.mu held). Each list is in the order of its deadlines.
+func (l *loop) pendingDeadline() time.Time {
+	a, b := l.reading.head, l.dialing.head
+	switch {
+	case a == nil || a.deadline.IsZero():
+		if b == nil {
+			return time.Time{}
+		}
+		return b.deadline
+	case b == nil || b.deadline.IsZero() || a.deadline.Before(b.deadline):
+		return a.deadline
+	}
+	return b.deadline
+}
+
+// runPending moves the pending connections that had events or timed out,
+// on the loop goroutine without l.mu.
+func (l *loop) runPending() {
+	l.mu.Lock()
+	ready := l.pendWork[:0]
+	for _, pc := range l.pendReady {
+		pc.queued = false
+		ready = append(ready, pendJob{pc, pc.expired}) // Close sets it from outside
+	}
+	clear(l.pendReady)
+	l.pendReady = l.pendReady[:0]
+	l.mu.Unlock()
+	forced := l.eng.s.force.Err() != nil
+	for _, job := range ready {
+		pc := job.pc
+		switch {
+		case pc.ended:
+			// Ended already in this pass.
+		case job.expired && pc.dialing && forced:
+			pc.endEntered() // a forced Shutdown: as a cancelled dial, closed at once
+		case job.expired && pc.dialing:
+			pc.dialFailed(fmt.Errorf("tunnel: dial target tcp %s: %w", pc.a.s.cfg.Target, os.ErrDeadlineExceeded))
+		case job.expired:
+			pc.drop() // net/http closes such a connection too, without an answer
+		case pc.dialing:
+			if pc.tOut {
+				pc.connected()
+			}
+		case pc.in:
+			pc.readRequest()
+		}
+	}
+	clear(ready)
+	l.pendWork = ready[:0]
+}
+
+// pendJob is a pending connection to move, and whether its time is up.
+type pendJob struct {
+	pc      *pendingConn
+	expired bool
+}
+
+// readRequest reads what the client sent until its request is whole.
+func (pc *pendingConn) readRequest() {
+	s := pc.a.s
+	limit := pc.a.opts.MaxHeaderBytes + 4096 // as net/http: some slack for the request line
+	for {
+		if pc.buf == nil {
+			pc.buf = s.small.Get().(*[]byte)
+		}
+		b := *pc.buf
+		if pc.n == len(b) {
+			if len(b) >= limit {
+				// Too large for the loop: net/http answers 431.
+				pc.giveUp()
+				return
+			}
+			nb := make([]byte, min(2*len(b), limit))
+			copy(nb, b[:pc.n])
+			s.small.Put(pc.buf)
+			pc.buf = &nb
+			b = nb
+		}
+		n, err := sysRead(false, pc.cfd, b[pc.n:])
+		switch {
+		case err == unix.EAGAIN:
+			pc.in = false
+			return
+		case err != nil || n == 0:
+			// Gone before its request was whole: nothing to answer.
+			pc.drop()
+			return
+		}
+		from := max(0, pc.n-3)
+		pc.n += n
+		if end := bytes.Index(b[from:pc.n], []byte("\r\n\r\n")); end >= 0 {
+			end += from + 4
+			pc.upgrade(b[:end], b[end:pc.n])
+			return
+		}
+	}
+}
+
+// upgrade checks a whole request and, for a plain WebSocket upgrade that
+// may go ahead, starts the connection to the target; anything else goes
+// to net/http.
+func (pc *pendingConn) upgrade(head, rest []byte) {
+	s := pc.a.s
+	r, err := http.ReadRequest(bufio.NewReaderSize(bytes.NewReader(head), len(head)))
+	if err != nil || !plainUpgrade(r) {
+		pc.giveUp()
+		return
+	}
+	r.RemoteAddr = pc.peer
+	hs, herr := CheckUpgrade(r, true)
+	if herr != nil || (s.cfg.Deflate != nil && len(r.Header.Values("Sec-Websocket-Extensions")) > 0) {
+		// Refused, or compression to negotiate: net/http's way.
+		pc.giveUp()
+		return
+	}
+	client, clientIP := s.clientAddr(r)
+	release := func() {}
+	if s.cfg.Admit != nil {
+		rel, err := s.cfg.Admit(clientIP)
+		if err != nil {
+			pc.refuse(client, err, http.StatusServiceUnavailable)
+			return
+		}
+		release = rel
+	}
+	if !s.enter() {
+		release()
+		pc.refuse(client, &HandshakeError{Status: http.StatusServiceUnavailable, Msg: "server shutting down"}, 0)
+		return
+	}
+	pc.hs, pc.client, pc.release = hs, client, release
+	pc.rest = append([]byte(nil), rest...)
+	pc.freeBuf()
+	pc.dial()
+}
+
+// plainUpgrade reports whether r (from http.ReadRequest, which keeps the
+// Host header only as r.Host) is a request the loop may answer itself: a
+// WebSocket upgrade by GET over HTTP/1.x, in origin form, with no body,
+// that net/http's server would pass to its handler (the checks it makes
+// beyond http.ReadRequest: a valid Host, valid header fields). net/http
+// refuses or reads the others in its own ways.
+func plainUpgrade(r *http.Request) bool {
+	if r.Method != http.MethodGet || r.ProtoMajor != 1 || r.URL.Host != "" ||
+		r.ContentLength != 0 || len(r.TransferEncoding) != 0 || !IsUpgrade(r) {
+		return false
+	}
+	if r.Host == "" || !httpguts.ValidHostHeader(r.Host) {
+		return false
+	}
+	for k, vv := range r.Header {
+		if !httpguts.ValidHeaderFieldName(k) {
+			return false
+		}
+		for _, v := range vv {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// dial starts a non-blocking connect to the target; the loop reports its
+// end as EPOLLOUT on the socket.
+func (pc *pendingConn) dial() {
+	a := pc.a
+	l := pc.l
+	pc.dialStart = time.Now()
+	sa, family := sockaddr(a.target)
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		pc.dialFailed(fmt.Errorf("tunnel: dial target tcp %s: %w", a.s.cfg.Target, sysErr("socket", err)))
+		return
+	}
+	// As the net.Dialer it replaces: no Nagle, keepalive after 30 s.
+	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	setKeepAlive(fd, 30)
+	if err := unix.Connect(fd, sa); err != nil && err != unix.EINPROGRESS && err != unix.EINTR {
+		unix.Close(fd)
+		pc.dialFailed(fmt.Errorf("tunnel: dial target tcp %s: %w", a.s.cfg.Target, sysErr("connect", err)))
+		return
+	}
+	pc.tfd = fd
+	pc.dialing = true
+	l.mu.Lock()
+	l.reading.remove(pc)
+	pc.deadline = time.Time{}
+	if d := a.s.cfg.DialTimeout; d > 0 {
+		pc.deadline = pc.dialStart.Add(d)
+	}
+	l.dialing.push(pc)
+	l.pending[int32(fd)] = pc
+	l.mu.Unlock()
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd)}
+	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		pc.dialFailed(fmt.Errorf("tunnel: dial target tcp %s: %w", a.s.cfg.Target, sysErr("epoll_ctl", err)))
+	}
+}
+
+// connected checks how the connect ended and, if it succeeded, answers
+// 101 and starts the session on the loop.
+func (pc *pendingConn) connected() {
+	s := pc.a.s
+	errno, err := unix.GetsockoptInt(pc.tfd, unix.SOL_SOCKET, unix.SO_ERROR)
+	if err == nil && errno != 0 {
+		err = unix.Errno(errno)
+	}
+	if err != nil {
+		pc.dialFailed(fmt.Errorf("tunnel: dial target tcp %s: %w", s.cfg.Target, sysErr("connect", err)))
+		return
+	}
+	if s.cfg.Observer != nil {
+		s.cfg.Observer.Dialed(time.Since(pc.dialStart), nil)
+	}
+	pc.targetName = s.cfg.Target
+	if sa, err := unix.Getpeername(pc.tfd); err == nil {
+		pc.targetName = sockaddrString(sa)
+	}
+	if err := pc.write101(pc.cfd); err != nil {
+		s.log.Warnf("%s: %v", pc.client, err)
+		s.observe(ResultFailed)
+		pc.endEntered()
+		return
+	}
+	pc.start()
+}
+
+// write101 answers the upgrade; a fresh socket takes it whole.
+func (pc *pendingConn) write101(fd int) error {
+	var buf [384]byte
+	b := append101(buf[:0], pc.hs)
+	n, err := sysWrite(false, fd, b)
+	if err == nil && n < len(b) {
+		err = unix.EAGAIN
+	}
+	if err != nil {
+		return fmt.Errorf("tunnel: write 101: %w", sysErr("write", err))
+	}
+	return nil
+}
+
+// start makes the session and hands it to the loop.
+func (pc *pendingConn) start() {
+	s := pc.a.s
+	l := pc.l
+	p := newPair(s, nil, nil, pc.client, "")
+	p.targetName = pc.targetName
+	p.admitted = pc.release
+	es := newEvSession(p, l, pc.cfd, pc.tfd)
+	es.cHup, es.tHup = pc.hup, pc.tHup
+	ok, goAway := s.register(p)
+	if !ok {
+		s.observe(ResultFailed)
+		pc.endEntered()
+		return
+	}
+	s.observe(ResultAccepted)
+	s.sessionOpened(p)
+	l.mu.Lock()
+	l.inLoop = true
+	pc.forgetLocked() // the session takes over the count
+	p.mu.Lock()
+	es.started = true
+	goAway = goAway || es.pendingGoAway
+	abort := es.pendingAbort
+	p.mu.Unlock()
+	l.conns[int32(es.cfd)] = es
+	l.conns[int32(es.tfd)] = es
+	if abort {
+		es.closeAll()
+	} else {
+		es.begin(pc.rest, goAway)
+	}
+	l.inLoop = false
+	l.mu.Unlock()
+}
+
+// dialFailed answers the upgrade with 101 and a Close 1011, as ServeHTTP
+// does for an unreachable target, on a goroutine that waits for the
+// client's reply (a forced shutdown closes it at once, as there).
+func (pc *pendingConn) dialFailed(err error) {
+	s := pc.a.s
+	if s.cfg.Observer != nil {
+		s.cfg.Observer.Dialed(time.Since(pc.dialStart), err)
+	}
+	s.log.Warnf("%s: %v", pc.client, err)
+	s.observe(ResultDialFailed)
+	pc.forget(true)
+	if pc.tfd >= 0 {
+		unix.Close(pc.tfd)
+		pc.tfd = -1
+	}
+	cfd := pc.cfd
+	pc.cfd = -1
+	release := pc.release
+	if pc.write101(cfd) != nil {
+		unix.Close(cfd)
+		release()
+		s.wg.Done()
+		return
+	}
+	unix.EpollCtl(pc.l.epfd, unix.EPOLL_CTL_DEL, cfd, nil)
+	f := os.NewFile(uintptr(cfd), "")
+	c, cerr := net.FileConn(f)
+	f.Close()
+	if cerr != nil {
+		release()
+		s.wg.Done()
+		return
+	}
+	br := bufio.NewReader(&prefixConn{Conn: c, pre: pc.rest})
+	go func() { // owned by s: counted in s.wg since enter
+		defer s.wg.Done()
+		defer release()
+		s.refuseAfterUpgrade(c, br, frames.CloseInternalError, reasonDialFailed)
+	}()
+}
+
+// refuse answers a refused upgrade and closes the connection.
+func (pc *pendingConn) refuse(client string, err error, fallback int) {
+	var w bufferedResponse
+	pc.a.s.refused(&w, client, err, fallback)
+	sysWrite(false, pc.cfd, w.bytes()) // a fresh socket takes it; if not, the close says enough
+	pc.drop()
+}
+
+// giveUp hands the connection to net/http with what was read.
+func (pc *pendingConn) giveUp() {
+	var read []byte
+	if pc.buf != nil {
+		read = append([]byte(nil), (*pc.buf)[:pc.n]...)
+	}
+	pc.freeBuf()
+	pc.forget(true)
+	cfd := pc.cfd
+	pc.cfd = -1
+	unix.EpollCtl(pc.l.epfd, unix.EPOLL_CTL_DEL, cfd, nil)
+	pc.a.handoff(cfd, read)
+}
+
+// drop closes a pending connection that never entered.
+func (pc *pendingConn) drop() {
+	pc.forget(true)
+	if pc.cfd >= 0 {
+		unix.Close(pc.cfd)
+	}
+	if pc.tfd >= 0 {
+		unix.Close(pc.tfd)
+	}
+	pc.cfd, pc.tfd = -1, -1
+	pc.freeBuf()
+}
+
+// endEntered closes a pending connection that entered (s.wg, Admit)
+// without a session.
+func (pc *pendingConn) endEntered() {
+	pc.drop()
+	pc.release()
+	pc.a.s.wg.Done()
+}
+
+// forget takes pc off its loop's registry and lists, and (uncount) out of
+// the loop's count: it ends without a session.
+func (pc *pendingConn) forget(uncount bool) {
+	l := pc.l
+	l.mu.Lock()
+	pc.forgetLocked()
+	l.mu.Unlock()
+	if uncount {
+		l.eng.mu.Lock()
+		l.count--
+		l.eng.mu.Unlock()
+	}
+}
+
+func (pc *pendingConn) forgetLocked() {
+	l := pc.l
+	pc.ended = true
+	if pc.cfd >= 0 && l.pending[int32(pc.cfd)] == pc {
+		delete(l.pending, int32(pc.cfd))
+	}
+	if pc.tfd >= 0 && l.pending[int32(pc.tfd)] == pc {
+		delete(l.pending, int32(pc.tfd))
+	}
+	if pc.list != nil {
+		pc.list.remove(pc)
+	}
+}
+
+func (pc *pendingConn) freeBuf() {
+	if pc.buf != nil && len(*pc.buf) == smallBufSize {
+		pc.a.s.small.Put(pc.buf)
+	}
+	pc.buf, pc.n = nil, 0
+}
+
+// bufferedResponse is an http.ResponseWriter that keeps what is written,
+// for a refusal answered from the loop.
+type bufferedResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (w *bufferedResponse) Header() http.Header {
+	if w.header == nil {
+		w.header = http.Header{}
+	}
+	return w.header
+}
+
+func (w *bufferedResponse) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+}
+
+func (w *bufferedResponse) Write(b []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.body.Write(b)
+}
+
+// bytes is the response as it goes on the wire.
+func (w *bufferedResponse) bytes() []byte {
+	resp := &http.Response{
+		StatusCode:    w.status,
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        w.Header(),
+		ContentLength: int64(w.body.Len()),
+		Body:          http.NoBody,
+		Close:         true,
+	}
+	if w.body.Len() > 0 {
+		resp.Body = nopCloser{&w.body}
+	}
+	var out bytes.Buffer
+	if err := resp.Write(&out); err != nil {
+		return nil
+	}
+	return out.Bytes()
+}
+
+type nopCloser struct{ *bytes.Buffer }
+
+func (nopCloser) Close() error { return nil }
+
+// isStopping reports whether Shutdown or Drain began.
+func (e *engine) isStopping() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.stopping
+}
+
+// dropReading closes the connections still sending their request: those
+// accepted by a (its Close), or all of them (a nil a: Shutdown or Drain,
+// which wait for the loops; such a connection has not entered, and
+// net/http's Shutdown does not wait for one either).
+func (e *engine) dropReading(a *acceptor) {
+	if e == nil {
+		return
+	}
+	e.mu.Lock()
+	loops := slices.Clone(e.loops)
+	e.mu.Unlock()
+	for _, l := range loops {
+		if l == nil {
+			continue
+		}
+		l.mu.Lock()
+		for pc := l.reading.head; pc != nil; {
+			next := pc.next
+			if a == nil || pc.a == a {
+				l.reading.remove(pc)
+				pc.expired = true
+				l.queuePending(pc)
+			}
+			pc = next
+		}
+		l.kick()
+		l.mu.Unlock()
+	}
+}

@@ -1,0 +1,500 @@
+//go:build linux
+
+package tunnel
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"wsbridge/frames"
+	"wsbridge/internal/testpeer"
+)
+
+// TestNetHTTPAccept runs the package's tests again with every request read
+// by net/http (no Server.Listener), so that ServeHTTP's way to the event
+// loop stays covered for what the loop's accept path takes in the binary.
+func TestNetHTTPAccept(t *testing.T) {
+	if os.Getenv(netHTTPEnv) != "" || os.Getenv(goroutinesEnv) != "" {
+		t.Skip("this is a run with one way of accepting")
+	}
+	if testing.Short() {
+		t.Skip("-short: the package's tests run once, with Server.Listener")
+	}
+	args := []string{"-test.count=1", "-test.timeout=10m", "-test.skip=TestGoroutinePumps"}
+	if testing.Verbose() {
+		args = append(args, "-test.v")
+	}
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), netHTTPEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the tests with net/http accepting failed: %v\n%s", err, failures(out))
+	}
+	if !bytes.Contains(out, []byte("PASS")) {
+		t.Fatalf("the run with net/http accepting did not pass:\n%s", out)
+	}
+}
+
+// listenBridge serves a Server through Server.Listener on 127.0.0.1:0,
+// reporting net/http's connection states to states.
+func listenBridge(t *testing.T, cfg Config, states chan<- http.ConnState, configure ...func(*http.Server)) (*Server, string) {
+	t.Helper()
+	if cfg.LoggerFactory == nil {
+		cfg.LoggerFactory = testLogger(t)
+	}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second}
+	if states != nil {
+		hs.ConnState = func(_ net.Conn, st http.ConnState) { states <- st }
+	}
+	for _, f := range configure {
+		f(hs)
+	}
+	sl := s.Listener(ln, ListenOptions{HandshakeTimeout: hs.ReadHeaderTimeout, MaxHeaderBytes: hs.MaxHeaderBytes})
+	if sl == ln {
+		t.Fatal("Listener returned ln: want the event loop's accept path")
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		hs.Serve(sl)
+	}()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		hs.Shutdown(ctx)
+		if err := s.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		<-done
+	})
+	return s, ln.Addr().String()
+}
+
+// TestListenerBypassesNetHTTP: an upgrade taken by the loop never reaches
+// net/http; a page request on its connection is handed to net/http, which
+// also takes an upgrade that follows on the same kept-alive connection.
+func TestListenerBypassesNetHTTP(t *testing.T) {
+	tgt := startTarget(t, echoTarget)
+	states := make(chan http.ConnState, 100)
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "page") })
+	cfg := Config{Target: tgt.addr, Fallback: page}
+	rec := hooks(&cfg)
+	_, addr := listenBridge(t, cfg, states)
+
+	c := dialWS(t, addr)
+	echoThrough(t, c, "through the loop")
+	c.wr.WriteClose(frames.CloseNormal, "")
+	c.expectClose(t, frames.CloseNormal, "")
+	c.expectEOF(t)
+	if st := rec.checkEnd(t, "client", 1000, 16, 16); !strings.HasPrefix(st.Target, "127.0.0.1:") {
+		t.Errorf("stats target %q, want the target's address", st.Target)
+	}
+	select {
+	case st := <-states:
+		t.Fatalf("net/http saw the upgrade's connection (%v), want it taken by the loop", st)
+	default:
+	}
+
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(waitFor))
+	io.WriteString(conn, "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body) // all the server sent: nothing stays buffered
+	if resp.StatusCode != 200 || string(body) != "page" {
+		t.Fatalf("page: got %d %q, want 200 \"page\"", resp.StatusCode, body)
+	}
+	if st := recv(t, states, "net/http's connection state"); st != http.StateNew {
+		t.Errorf("got state %v, want the handed-off connection new to net/http", st)
+	}
+	// The same connection, kept alive, now upgrades: net/http's way.
+	c2, resp2, err := handshakeWS(conn, "/", addr)
+	if err != nil || resp2.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade after a page: got %v, %v; want 101", resp2, err)
+	}
+	echoThrough(t, c2, "through net/http")
+	c2.wr.WriteClose(frames.CloseNormal, "")
+	c2.expectClose(t, frames.CloseNormal, "")
+	rec.checkEnd(t, "client", 1000, 16, 16)
+}
+
+// TestListenerSameAnswers: requests at the edges of what the loop takes get
+// the status net/http alone gives them.
+func TestListenerSameAnswers(t *testing.T) {
+	tgt := startTarget(t, echoTarget)
+	cfg := Config{Target: tgt.addr, LoggerFactory: quietLogger()}
+	limit := func(hs *http.Server) { hs.MaxHeaderBytes = 16 << 10 }
+	_, loopAddr := listenBridge(t, cfg, nil, limit)
+	t.Setenv(netHTTPEnv, "1")
+	plain := startBridge(t, cfg, limit)
+	long := strings.Repeat("a", 6000)
+	huge := strings.Repeat("a", 20000)
+	for _, tc := range []struct {
+		name   string
+		req    string
+		status int
+	}{
+		{"plain", upgradeReq("GET /websockify HTTP/1.1"), 101},
+		{"6 KB header (past the first buffer)", upgradeReq("GET / HTTP/1.1", "X-Long: "+long), 101},
+		{"headers past MaxHeaderBytes", upgradeReq("GET / HTTP/1.1", "X-Huge: "+huge, "X-Huge2: "+huge, "X-Huge3: "+huge, "X-Huge4: "+huge), 431},
+		{"absolute form", upgradeReq("GET http://bridge.test/ HTTP/1.1"), 101},
+		{"two Host headers", upgradeReq("GET / HTTP/1.1", "Host: a.test", "Host: b.test"), 400},
+		{"no Host", upgradeReq("GET / HTTP/1.1", "Host:-"), 400},
+		{"bad Host", upgradeReq("GET / HTTP/1.1", "Host: a b"), 400},
+		{"bad header name", upgradeReq("GET / HTTP/1.1", "X(y): 1"), 400},
+		{"bad header value", upgradeReq("GET / HTTP/1.1", "X-Y: a\x01b"), 400},
+		{"HTTP/2.0 line", upgradeReq("GET / HTTP/2.0"), 505},
+		{"HTTP/1.0", upgradeReq("GET / HTTP/1.0"), 400},
+		{"body", upgradeReq("GET / HTTP/1.1", "Content-Length: 2") + "xx", 101},
+		{"chunked", upgradeReq("GET / HTTP/1.1", "Transfer-Encoding: chunked") + "0\r\n\r\n", 101},
+		{"version 8", upgradeReq("GET / HTTP/1.1", "Sec-WebSocket-Version: 8"), 426},
+		{"garbage", "HELLO\r\n\r\n", 400},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := statusOf(t, plain.addr, tc.req)
+			if want != tc.status {
+				t.Fatalf("net/http alone: got %d, want %d (the test's premise)", want, tc.status)
+			}
+			if got := statusOf(t, loopAddr, tc.req); got != want {
+				t.Errorf("through Listener: got %d, want %d as from net/http alone", got, want)
+			}
+		})
+	}
+}
+
+// statusOf sends req on a new connection and returns the response's
+// status.
+func statusOf(t *testing.T, addr, req string) int {
+	t.Helper()
+	resp, _ := rawRequest(t, addr, req)
+	return resp.StatusCode
+}
+
+// TestListenerEarlyTarget: a target that sends and closes the moment it
+// is connected, before the loop has answered 101: its bytes and its FIN
+// (whose edges came before the session) reach the client.
+func TestListenerEarlyTarget(t *testing.T) {
+	tgt := startTarget(t, func(c *net.TCPConn) {
+		c.Write([]byte("early"))
+		c.CloseWrite()
+		io.Copy(io.Discard, c)
+	})
+	cfg := Config{Target: tgt.addr, LoggerFactory: quietLogger()}
+	_, addr := listenBridge(t, cfg, nil)
+	const sessions = 50
+	var wg sync.WaitGroup
+	errs := make(chan error, sessions)
+	for range sessions {
+		wg.Go(func() {
+			c, _, err := tryDialWS(addr)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.conn.Close()
+			var got bytes.Buffer
+			code, reason, err := c.readUntilClose(&got)
+			if err != nil || got.String() != "early" || code != frames.CloseNormal || reason != reasonTargetClosed {
+				errs <- fmt.Errorf("got %q, Close %d %q, %v; want \"early\" and Close 1000 %q", got.String(), code, reason, err, reasonTargetClosed)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// TestListenerPipelined: frames sent in the same write as the request are
+// bridged after the 101.
+func TestListenerPipelined(t *testing.T) {
+	tgt := startTarget(t, echoTarget)
+	_, addr := listenBridge(t, Config{Target: tgt.addr}, nil)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(waitFor))
+	var req bytes.Buffer
+	req.WriteString(upgradeReq("GET / HTTP/1.1"))
+	w := frames.NewWriter(&req, frames.RoleClient)
+	w.WriteMessage(frames.OpBinary, []byte("first"))
+	w.WriteClose(frames.CloseNormal, "bye")
+	if _, err := conn.Write(req.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("got %v, %v; want 101", resp, err)
+	}
+	c := &wsClient{conn: conn, rd: frames.NewReader(br, frames.RoleClient), wr: frames.NewWriter(conn, frames.RoleClient)}
+	var got bytes.Buffer
+	code, reason, err := c.readUntilClose(&got)
+	if err != nil || got.String() != "first" || code != frames.CloseNormal || reason != "bye" {
+		t.Fatalf("got %q, Close %d %q, %v; want the echo \"first\" and Close 1000 \"bye\"", got.String(), code, reason, err)
+	}
+}
+
+// TestListenerDialFailed: an unreachable target gets the 101 and a Close
+// 1011, as through net/http.
+func TestListenerDialFailed(t *testing.T) {
+	ev := &events{}
+	_, addr := listenBridge(t, Config{Target: testpeer.ClosedPort(t), Observer: ev}, nil)
+	c := dialWS(t, addr)
+	c.expectClose(t, frames.CloseInternalError, reasonDialFailed)
+	c.wr.WriteClose(frames.CloseInternalError, "")
+	c.expectEOF(t)
+	hs, dials := ev.snapshot()
+	if len(hs) != 1 || hs[0] != ResultDialFailed || len(dials) != 1 || !errors.Is(dials[0], syscall.ECONNREFUSED) {
+		t.Errorf("observer: got %v, %v; want [dial_failed] and a refused connect", hs, dials)
+	}
+}
+
+// blackHole returns the address of a listener whose accept queue is full:
+// a connect to it gets no answer (Linux drops the SYN) until the test ends.
+func blackHole(t *testing.T) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, _ := syscall.Getsockname(fd)
+	addr := fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
+	for range 8 {
+		c, err := net.DialTimeout("tcp", addr, 300*time.Millisecond)
+		if err != nil {
+			return addr // the queue is full
+		}
+		t.Cleanup(func() { c.Close() })
+	}
+	t.Skip("could not fill a listener's accept queue on this system")
+	return ""
+}
+
+// TestListenerDialTimeout: a dial on the loop ends at DialTimeout with a
+// Close 1011; one still running when Shutdown gives up is closed at once.
+func TestListenerDialTimeout(t *testing.T) {
+	hole := blackHole(t)
+	t.Run("timeout", func(t *testing.T) {
+		ev := &events{}
+		_, addr := listenBridge(t, Config{Target: hole, DialTimeout: 200 * time.Millisecond, Observer: ev}, nil)
+		start := time.Now()
+		c := dialWS(t, addr)
+		c.expectClose(t, frames.CloseInternalError, reasonDialFailed)
+		if d := time.Since(start); d < 200*time.Millisecond {
+			t.Errorf("Close after %v, want after DialTimeout", d)
+		}
+		c.wr.WriteClose(frames.CloseInternalError, "")
+		c.expectEOF(t)
+		if _, dials := ev.snapshot(); len(dials) != 1 || !errors.Is(dials[0], os.ErrDeadlineExceeded) {
+			t.Errorf("observer: got dials %v, want one past its deadline", dials)
+		}
+	})
+	t.Run("forced shutdown", func(t *testing.T) {
+		s, addr := listenBridge(t, Config{Target: hole, DialTimeout: -1}, nil)
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(waitFor))
+		io.WriteString(conn, upgradeReq("GET / HTTP/1.1"))
+		// The dial has begun once the request is whole; Shutdown, given
+		// no time, must not wait for it.
+		eventually(t, "the dial begun", func() bool { return pendingDials(s) == 1 })
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := s.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+			t.Errorf("Shutdown: got %v, want context.Canceled", err)
+		}
+		if got, err := io.ReadAll(conn); err != nil || len(got) != 0 {
+			t.Errorf("client got %q, %v; want the connection closed without a 101", got, err)
+		}
+	})
+}
+
+// pendingDials counts the connections the Server's loops are dialling for.
+func pendingDials(s *Server) int {
+	n := 0
+	s.eng.mu.Lock()
+	loops := append([]*loop(nil), s.eng.loops...)
+	s.eng.mu.Unlock()
+	for _, l := range loops {
+		if l == nil {
+			continue
+		}
+		l.mu.Lock()
+		for pc := l.dialing.head; pc != nil; pc = pc.next {
+			n++
+		}
+		l.mu.Unlock()
+	}
+	return n
+}
+
+// TestListenerClose: closing the listener ends net/http's Accept and drops
+// a connection still sending its request; so does Shutdown (which does
+// not wait for it), after which an upgrade gets net/http's 503.
+func TestListenerClose(t *testing.T) {
+	tgt := startTarget(t, echoTarget)
+	serve := func(t *testing.T) (*Server, net.Listener, <-chan error) {
+		s, err := New(Config{Target: tgt.addr, LoggerFactory: testLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sl := s.Listener(ln, ListenOptions{})
+		hs := &http.Server{Handler: s}
+		served := make(chan error, 1)
+		go func() { served <- hs.Serve(sl) }()
+		t.Cleanup(func() {
+			hs.Close()
+			s.Shutdown(context.Background())
+		})
+		return s, sl, served
+	}
+	partial := func(t *testing.T, addr string) net.Conn {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		c.SetDeadline(time.Now().Add(waitFor))
+		io.WriteString(c, "GET / HTTP/1.1\r\n")
+		return c
+	}
+	closed := func(t *testing.T, c net.Conn) {
+		t.Helper()
+		// A reset is as good as a FIN: the bytes it sent may not have
+		// been read when it was closed.
+		if got, err := io.ReadAll(c); (err != nil && !errors.Is(err, syscall.ECONNRESET)) || len(got) != 0 {
+			t.Errorf("got %q, %v; want the connection closed without an answer", got, err)
+		}
+	}
+	t.Run("listener", func(t *testing.T) {
+		s, sl, served := serve(t)
+		c := partial(t, sl.Addr().String())
+		eventually(t, "the request begun on a loop", func() bool { return pendingReading(s) == 1 })
+		if err := sl.Close(); err != nil {
+			t.Fatal(err)
+		}
+		closed(t, c)
+		if err := recv(t, served, "Serve's return"); !errors.Is(err, net.ErrClosed) {
+			t.Errorf("Serve: got %v, want net.ErrClosed from Accept", err)
+		}
+		if c, err := net.Dial("tcp", sl.Addr().String()); err == nil {
+			c.Close()
+			t.Error("the listener still accepts after Close")
+		}
+	})
+	t.Run("shutdown", func(t *testing.T) {
+		s, sl, _ := serve(t)
+		c := partial(t, sl.Addr().String())
+		eventually(t, "the request begun on a loop", func() bool { return pendingReading(s) == 1 })
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Fatalf("Shutdown: %v", err)
+		}
+		closed(t, c)
+		resp, body := rawRequest(t, sl.Addr().String(), upgradeReq("GET / HTTP/1.1"))
+		if resp.StatusCode != http.StatusServiceUnavailable || body != "server shutting down\n" {
+			t.Errorf("after Shutdown: got %d %q, want 503 \"server shutting down\"", resp.StatusCode, body)
+		}
+	})
+}
+
+// pendingReading counts the connections the Server's loops read requests
+// from.
+func pendingReading(s *Server) int {
+	n := 0
+	s.eng.mu.Lock()
+	loops := append([]*loop(nil), s.eng.loops...)
+	s.eng.mu.Unlock()
+	for _, l := range loops {
+		if l == nil {
+			continue
+		}
+		l.mu.Lock()
+		for pc := l.reading.head; pc != nil; pc = pc.next {
+			n++
+		}
+		l.mu.Unlock()
+	}
+	return n
+}
+
+// TestListenerNotTaken: what the loop cannot accept for stays with
+// net/http: Listener returns the listener it was given.
+func TestListenerNotTaken(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		ln   net.Listener
+	}{
+		{"host name target", Config{Target: "localhost:5900"}, ln},
+		{"Resolve", Config{Resolve: func(context.Context, *http.Request) (Route, error) { return Route{}, nil }}, ln},
+		{"Authorize", Config{Target: "127.0.0.1:5900", Authorize: func(*http.Request) error { return nil }}, ln},
+		{"Dial", Config{Target: "127.0.0.1:5900", Dial: func(context.Context, string, string) (net.Conn, error) { return nil, nil }}, ln},
+		{"event loop off", Config{Target: "127.0.0.1:5900", DisableEventLoop: true}, ln},
+		{"not TCP", Config{Target: "127.0.0.1:5900"}, wrappedListener{ln}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.cfg.LoggerFactory = quietLogger()
+			s, err := New(tc.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := s.Listener(tc.ln, ListenOptions{}); got != tc.ln {
+				t.Errorf("got %T, want the listener given", got)
+			}
+		})
+	}
+}
+
+type wrappedListener struct{ net.Listener }
