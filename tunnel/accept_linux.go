@@ -644,10 +644,7 @@ func (pc *pendingConn) connected() {
 	if s.cfg.Observer != nil {
 		s.cfg.Observer.Dialed(time.Since(pc.dialStart), nil)
 	}
-	pc.targetName = s.cfg.Target
-	if sa, err := unix.Getpeername(pc.tfd); err == nil {
-		pc.targetName = sockaddrString(sa)
-	}
+	pc.targetName = pc.a.target.String() // what the socket is connected to
 	if err := pc.write101(pc.cfd); err != nil {
 		s.log.Warnf("%s: %v", pc.client, err)
 		s.observe(ResultFailed)
