@@ -14,6 +14,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/net/http/httpguts"
 	"golang.org/x/sys/unix"
@@ -118,6 +119,10 @@ func newAcceptor(s *Server, ln *net.TCPListener, opts ListenOptions, target neti
 	if err != nil {
 		return nil, err
 	}
+	// What net.Listen's connections get, set once here: accepted sockets
+	// inherit them (no Nagle, TCP keepalive after 15 s).
+	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	setKeepAlive(fd, 15)
 	f := os.NewFile(uintptr(fd), "listener") // non-blocking like ln: pollable
 	rc, err := f.SyscallConn()
 	if err != nil {
@@ -177,11 +182,11 @@ func (a *acceptor) run() {
 	)
 	accept := func(fd uintptr) bool {
 		for {
-			nfd, sa, err := unix.Accept4(int(fd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+			nfd, peer, err := accept4(int(fd))
 			switch err {
 			case nil:
 				pause = 0
-				a.take(nfd, sa)
+				a.take(nfd, peer)
 				continue
 			case unix.EAGAIN:
 				return false
@@ -210,16 +215,13 @@ func (a *acceptor) run() {
 }
 
 // take puts a new connection on a loop, to read its request.
-func (a *acceptor) take(fd int, sa unix.Sockaddr) {
-	// As net.Listen's connections: no Nagle, TCP keepalive after 15 s.
-	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-	setKeepAlive(fd, 15)
+func (a *acceptor) take(fd int, peer string) {
 	l, err := a.s.eng.assignAccepted()
 	if err != nil {
 		a.handoff(fd, nil) // stopping, or no loop (out of descriptors): net/http's way
 		return
 	}
-	pc := &pendingConn{a: a, l: l, cfd: fd, tfd: -1, peer: sockaddrString(sa)}
+	pc := &pendingConn{a: a, l: l, cfd: fd, tfd: -1, peer: peer}
 	if d := a.opts.HandshakeTimeout; d > 0 {
 		pc.deadline = time.Now().Add(d)
 	}
@@ -316,16 +318,33 @@ func setKeepAlive(fd, secs int) {
 	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, secs)
 }
 
-// sockaddrString formats a peer address as net.TCPAddr.String does.
-func sockaddrString(sa unix.Sockaddr) string {
-	switch sa := sa.(type) {
-	case *unix.SockaddrInet4:
-		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port)).String()
-	case *unix.SockaddrInet6:
-		ip := netip.AddrFrom16(sa.Addr).Unmap()
-		return netip.AddrPortFrom(ip, uint16(sa.Port)).String()
+// accept4 accepts a connection, non-blocking and close-on-exec, and
+// formats its peer's address as net.TCPAddr.String does. (unix.Accept4
+// asks every IPv4 socket for its protocol, a system call per connection.)
+func accept4(lfd int) (fd int, peer string, err error) {
+	var rsa unix.RawSockaddrAny
+	n := uint32(unsafe.Sizeof(rsa))
+	r, _, e := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(lfd), uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&n)),
+		unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
+	if e != 0 {
+		return -1, "", e
 	}
-	return ""
+	var ap netip.AddrPort
+	switch rsa.Addr.Family {
+	case unix.AF_INET:
+		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(&rsa))
+		ap = netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), ntohs(sa.Port))
+	case unix.AF_INET6:
+		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(&rsa))
+		ap = netip.AddrPortFrom(netip.AddrFrom16(sa.Addr).Unmap(), ntohs(sa.Port))
+	}
+	return int(r), ap.String(), nil
+}
+
+// ntohs reads a port as it is stored in a sockaddr (big-endian).
+func ntohs(p uint16) uint16 {
+	b := (*[2]byte)(unsafe.Pointer(&p))
+	return uint16(b[0])<<8 | uint16(b[1])
 }
 
 // pendingConn is a connection on a loop before its session: reading the

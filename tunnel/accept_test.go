@@ -386,9 +386,14 @@ func TestListenerClose(t *testing.T) {
 		sl := s.Listener(ln, ListenOptions{})
 		hs := &http.Server{Handler: s}
 		served := make(chan error, 1)
-		go func() { served <- hs.Serve(sl) }()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			served <- hs.Serve(sl)
+		}()
 		t.Cleanup(func() {
 			hs.Close()
+			<-done
 			s.Shutdown(context.Background())
 		})
 		return s, sl, served
@@ -498,3 +503,41 @@ func TestListenerNotTaken(t *testing.T) {
 }
 
 type wrappedListener struct{ net.Listener }
+
+// TestListenerIPv6: a client over IPv6 is bridged on the loop, and named
+// as net/http names it.
+func TestListenerIPv6(t *testing.T) {
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	}
+	tgt := startTarget(t, echoTarget)
+	cfg := Config{Target: tgt.addr, LoggerFactory: quietLogger()}
+	rec := hooks(&cfg)
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sl := s.Listener(ln, ListenOptions{})
+	hs := &http.Server{Handler: s}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		hs.Serve(sl)
+	}()
+	defer func() {
+		hs.Close()
+		<-done
+		if err := s.Shutdown(context.Background()); err != nil {
+			t.Error(err)
+		}
+	}()
+	c := dialWS(t, sl.Addr().String())
+	echoThrough(t, c, "six")
+	c.wr.WriteClose(frames.CloseNormal, "")
+	c.expectClose(t, frames.CloseNormal, "")
+	st := rec.checkEnd(t, "client", 1000, 3, 3)
+	if want := c.conn.LocalAddr().String(); st.Client != want {
+		t.Errorf("stats client: got %q, want %q", st.Client, want)
+	}
+}

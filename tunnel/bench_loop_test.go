@@ -71,9 +71,19 @@ func BenchmarkBridgeDownModes(b *testing.B) {
 // FIN to the target and its FIN back, the bridge's Close, TCP close). The
 // bridge logs at info, as it runs by default. allocs/op counts the client
 // and the echoing target's side too.
+//
+// "accept" is the binary's way: Server.Listener accepts on the event loop
+// and the session stays there; "nethttp" has net/http read the request
+// and hands the session to the loop; "goroutines" runs it on the pumps.
 func BenchmarkSession(b *testing.B) {
-	for _, m := range benchModes {
+	for _, m := range []struct {
+		name             string
+		disable, netHTTP bool
+	}{{"accept", false, false}, {"nethttp", false, true}, {"goroutines", true, false}} {
 		b.Run(m.name, func(b *testing.B) {
+			if m.netHTTP {
+				b.Setenv(netHTTPEnv, "1")
+			}
 			tgt := startTarget(b, echoTarget)
 			lf := logging.NewDefaultLoggerFactory()
 			lf.DefaultLogLevel, lf.Writer = logging.LogLevelInfo, io.Discard
