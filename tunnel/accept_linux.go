@@ -164,8 +164,14 @@ func (a *acceptor) Close() error {
 		a.wg.Wait()
 		a.closeErr = a.ln.Close()
 		a.s.eng.dropReading(a)
-		for len(a.conns) > 0 {
-			(<-a.conns).Close()
+	drain: // what net/http did not take (no more come: closed is set)
+		for {
+			select {
+			case c := <-a.conns:
+				c.Close()
+			default:
+				break drain
+			}
 		}
 	})
 	return a.closeErr
@@ -234,11 +240,7 @@ func (a *acceptor) take(fd int, peer string) {
 	// sends nothing.
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd)}
 	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
-		l.mu.Lock()
-		delete(l.pending, int32(fd))
-		l.reading.remove(pc)
-		l.mu.Unlock()
-		a.s.eng.unassign(l)
+		pc.forget(true) // ended: a Shutdown that queued it meanwhile finds it so
 		a.handoff(fd, nil)
 		return
 	}
@@ -380,17 +382,38 @@ type pendingConn struct {
 }
 
 // pendList is a list of pending connections in the order of their
-// deadlines (which grow with the time they were added).
+// deadlines, those without one last. One Server's connections get the
+// same timeout, so push only walks back past others' (another listener's
+// ListenOptions, or none).
 type pendList struct{ head, tail *pendingConn }
 
 func (q *pendList) push(pc *pendingConn) {
-	pc.list, pc.prev, pc.next = q, q.tail, nil
-	if q.tail != nil {
-		q.tail.next = pc
-	} else {
-		q.head = pc
+	at := q.tail // pc goes after at
+	for at != nil && later(at.deadline, pc.deadline) {
+		at = at.prev
 	}
-	q.tail = pc
+	pc.list, pc.prev = q, at
+	if at == nil {
+		pc.next, q.head = q.head, pc
+	} else {
+		pc.next, at.next = at.next, pc
+	}
+	if pc.next == nil {
+		q.tail = pc
+	} else {
+		pc.next.prev = pc
+	}
+}
+
+// later reports whether deadline a comes after b (zero: never).
+func later(a, b time.Time) bool {
+	switch {
+	case b.IsZero():
+		return false
+	case a.IsZero():
+		return true
+	}
+	return a.After(b)
 }
 
 func (q *pendList) remove(pc *pendingConn) {
@@ -470,7 +493,7 @@ func (l *loop) runPending() {
 	ready := l.pendWork[:0]
 	for _, pc := range l.pendReady {
 		pc.queued = false
-		ready = append(ready, pendJob{pc, pc.expired}) // Close sets it from outside
+		ready = append(ready, pendJob{pc, pc.expired, pc.ended}) // set from outside too
 	}
 	clear(l.pendReady)
 	l.pendReady = l.pendReady[:0]
@@ -479,8 +502,8 @@ func (l *loop) runPending() {
 	for _, job := range ready {
 		pc := job.pc
 		switch {
-		case pc.ended:
-			// Ended already in this pass.
+		case job.ended:
+			// Ended before it was queued (its accept failed).
 		case job.expired && pc.dialing && forced:
 			pc.endEntered() // a forced Shutdown: as a cancelled dial, closed at once
 		case job.expired && pc.dialing:
@@ -499,10 +522,11 @@ func (l *loop) runPending() {
 	l.pendWork = ready[:0]
 }
 
-// pendJob is a pending connection to move, and whether its time is up.
+// pendJob is a pending connection to move, whether its time is up and
+// whether it ended already, as they were under l.mu.
 type pendJob struct {
-	pc      *pendingConn
-	expired bool
+	pc             *pendingConn
+	expired, ended bool
 }
 
 // readRequest reads what the client sent until its request is whole.
@@ -538,10 +562,28 @@ func (pc *pendingConn) readRequest() {
 		}
 		from := max(0, pc.n-3)
 		pc.n += n
-		if end := bytes.Index(b[from:pc.n], []byte("\r\n\r\n")); end >= 0 {
-			end += from + 4
+		if end := headEnd(b[:pc.n], from); end >= 0 {
 			pc.upgrade(b[:end], b[end:pc.n])
 			return
+		}
+	}
+}
+
+// headEnd returns the length of the request head in b (up to and
+// including the empty line that ends it) or -1, looking from from on.
+// Lines end in CRLF or, as net/http also accepts, a bare LF.
+func headEnd(b []byte, from int) int {
+	for i := from; ; {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			return -1
+		}
+		i += j + 1
+		switch {
+		case i < len(b) && b[i] == '\n':
+			return i + 1
+		case i+1 < len(b) && b[i] == '\r' && b[i+1] == '\n':
+			return i + 2
 		}
 	}
 }

@@ -176,6 +176,8 @@ func TestListenerSameAnswers(t *testing.T) {
 		{"chunked", upgradeReq("GET / HTTP/1.1", "Transfer-Encoding: chunked") + "0\r\n\r\n", 101},
 		{"version 8", upgradeReq("GET / HTTP/1.1", "Sec-WebSocket-Version: 8"), 426},
 		{"garbage", "HELLO\r\n\r\n", 400},
+		{"bare LF line ends", strings.ReplaceAll(upgradeReq("GET / HTTP/1.1"), "\r\n", "\n"), 101},
+		{"a bare LF ends the head", strings.TrimSuffix(upgradeReq("GET / HTTP/1.1"), "\r\n") + "\n", 101},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			want := statusOf(t, plain.addr, tc.req)
@@ -539,5 +541,68 @@ func TestListenerIPv6(t *testing.T) {
 	st := rec.checkEnd(t, "client", 1000, 3, 3)
 	if want := c.conn.LocalAddr().String(); st.Client != want {
 		t.Errorf("stats client: got %q, want %q", st.Client, want)
+	}
+}
+
+// TestPendList: pending connections stay in the order of their deadlines,
+// those without one last, whatever order they come in.
+func TestPendList(t *testing.T) {
+	base := time.Now()
+	at := func(s int) time.Time {
+		if s == 0 {
+			return time.Time{}
+		}
+		return base.Add(time.Duration(s) * time.Second)
+	}
+	var q pendList
+	pcs := map[int]*pendingConn{}
+	for _, s := range []int{3, 0, 1, 5, 0, 2, 4} {
+		pc := &pendingConn{deadline: at(s)}
+		pcs[s] = pc
+		q.push(pc)
+	}
+	order := func() (got []int) {
+		for pc := q.head; pc != nil; pc = pc.next {
+			s := 0
+			if !pc.deadline.IsZero() {
+				s = int(pc.deadline.Sub(base) / time.Second)
+			}
+			got = append(got, s)
+			if pc.next != nil && pc.next.prev != pc || pc.next == nil && q.tail != pc {
+				t.Fatalf("links broken at %d", s)
+			}
+		}
+		return got
+	}
+	if got := fmt.Sprint(order()); got != "[1 2 3 4 5 0 0]" {
+		t.Fatalf("got %s, want [1 2 3 4 5 0 0]", got)
+	}
+	q.remove(pcs[1])
+	q.remove(pcs[5])
+	q.remove(pcs[5]) // not in it: no change
+	if got := fmt.Sprint(order()); got != "[2 3 4 0 0]" {
+		t.Fatalf("after removals: got %s, want [2 3 4 0 0]", got)
+	}
+}
+
+// TestHeadEnd: the request head ends at its first empty line, however its
+// lines end, and a search from the middle finds an end that straddles it.
+func TestHeadEnd(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		from int
+		want int
+	}{
+		{"GET / HTTP/1.1\r\nHost: x\r\n\r\nrest", 0, 27},
+		{"GET / HTTP/1.1\nHost: x\n\nrest", 0, 24},
+		{"GET / HTTP/1.1\r\nHost: x\n\r\nrest", 0, 26},
+		{"GET / HTTP/1.1\r\nHost: x\r\n\r\n", 24, 27},
+		{"GET / HTTP/1.1\r\nHost: x\r\n\r", 0, -1},
+		{"GET / HTTP/1.1\r\nHost: x\r\n", 0, -1},
+		{"\r\n", 0, -1},
+	} {
+		if got := headEnd([]byte(tc.in), tc.from); got != tc.want {
+			t.Errorf("headEnd(%q, %d) = %d, want %d", tc.in, tc.from, got, tc.want)
+		}
 	}
 }

@@ -26,4 +26,12 @@
 //     sockets, or Config.DisableEventLoop. Reads wait inside the runtime
 //     poller's callback, so that an idle session holds no read buffer
 //     either.
+//
+// A Server is an http.Handler: net/http reads each request, and ServeHTTP
+// upgrades it and starts the session. Server.Listener takes that work off
+// net/http where it can (Linux, the event loop, a fixed numeric Target, no
+// hook that may block): the loops accept, read and check the request,
+// connect to the target without blocking and answer 101 themselves, and
+// hand net/http only what they do not take, with the bytes already read
+// (accept_linux.go).
 package tunnel
