@@ -231,16 +231,22 @@ func (a *acceptor) take(fd int, peer string) {
 	if d := a.opts.HandshakeTimeout; d > 0 {
 		pc.deadline = time.Now().Add(d)
 	}
-	l.mu.Lock()
-	l.pending[int32(fd)] = pc
-	l.reading.push(pc)
-	l.mu.Unlock()
-	// EPOLLOUT is reported at once (the socket is writable): the loop
-	// wakes and takes the new deadline into account even if the client
-	// sends nothing.
+	// Registered and listed under l.mu: events that the loop collects
+	// meanwhile wait for the lock and then find pc listed, and nothing
+	// (a Shutdown, a deadline) can end pc before it is registered. From
+	// the unlock on, pc is the loop's. EPOLLOUT is reported at once (the
+	// socket is writable): the loop wakes and takes the new deadline into
+	// account even if the client sends nothing.
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd)}
-	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
-		pc.forget(true) // ended: a Shutdown that queued it meanwhile finds it so
+	l.mu.Lock()
+	err = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev)
+	if err == nil {
+		l.pending[int32(fd)] = pc
+		l.reading.push(pc)
+	}
+	l.mu.Unlock()
+	if err != nil {
+		pc.forget(true) // never listed: only the count to give back
 		a.handoff(fd, nil)
 		return
 	}
