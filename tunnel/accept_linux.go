@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -928,7 +929,7 @@ func (w *bufferedResponse) bytes() []byte {
 		Close:         true,
 	}
 	if w.body.Len() > 0 {
-		resp.Body = nopCloser{&w.body}
+		resp.Body = io.NopCloser(&w.body)
 	}
 	var out bytes.Buffer
 	if err := resp.Write(&out); err != nil {
@@ -936,10 +937,6 @@ func (w *bufferedResponse) bytes() []byte {
 	}
 	return out.Bytes()
 }
-
-type nopCloser struct{ *bytes.Buffer }
-
-func (nopCloser) Close() error { return nil }
 
 // isStopping reports whether Shutdown or Drain began.
 func (e *engine) isStopping() bool {
