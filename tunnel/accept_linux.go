@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -256,12 +255,8 @@ func (a *acceptor) take(fd int, peer string) {
 	// one of the two sees the other.
 	if a.s.eng.isStopping() {
 		l.mu.Lock()
-		if pc.list == &l.reading {
-			l.reading.remove(pc)
-			pc.expired = true
-			l.queuePending(pc)
-			l.kick()
-		}
+		l.expireReading(pc)
+		l.kick()
 		l.mu.Unlock()
 	}
 }
@@ -950,27 +945,23 @@ func (e *engine) isStopping() bool {
 // which wait for the loops; such a connection has not entered, and
 // net/http's Shutdown does not wait for one either).
 func (e *engine) dropReading(a *acceptor) {
-	if e == nil {
-		return
-	}
-	e.mu.Lock()
-	loops := slices.Clone(e.loops)
-	e.mu.Unlock()
-	for _, l := range loops {
-		if l == nil {
-			continue
-		}
-		l.mu.Lock()
+	e.eachLoop(func(l *loop) {
 		for pc := l.reading.head; pc != nil; {
 			next := pc.next
 			if a == nil || pc.a == a {
-				l.reading.remove(pc)
-				pc.expired = true
-				l.queuePending(pc)
+				l.expireReading(pc)
 			}
 			pc = next
 		}
-		l.kick()
-		l.mu.Unlock()
+	})
+}
+
+// expireReading ends pc's wait for its request at the next pass (l.mu
+// held), if it still waits.
+func (l *loop) expireReading(pc *pendingConn) {
+	if pc.list == &l.reading {
+		l.reading.remove(pc)
+		pc.expired = true
+		l.queuePending(pc)
 	}
 }

@@ -48,47 +48,23 @@ func TestNetHTTPAccept(t *testing.T) {
 	}
 }
 
-// listenBridge serves a Server through Server.Listener on 127.0.0.1:0,
-// reporting net/http's connection states to states.
+// listenBridge serves a Server through Server.Listener, which must take
+// the accept onto the event loop, reporting net/http's connection states
+// to states.
 func listenBridge(t *testing.T, cfg Config, states chan<- http.ConnState, configure ...func(*http.Server)) (*Server, string) {
 	t.Helper()
-	if cfg.LoggerFactory == nil {
-		cfg.LoggerFactory = testLogger(t)
-	}
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second}
-	if states != nil {
-		hs.ConnState = func(_ net.Conn, st http.ConnState) { states <- st }
-	}
-	for _, f := range configure {
-		f(hs)
-	}
-	sl := s.Listener(ln, ListenOptions{HandshakeTimeout: hs.ReadHeaderTimeout, MaxHeaderBytes: hs.MaxHeaderBytes})
-	if sl == ln {
-		t.Fatal("Listener returned ln: want the event loop's accept path")
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		hs.Serve(sl)
-	}()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		hs.Shutdown(ctx)
-		if err := s.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
+	b := serveBridge(t, cfg, func(hs *http.Server) {
+		if states != nil {
+			hs.ConnState = func(_ net.Conn, st http.ConnState) { states <- st }
 		}
-		<-done
-	})
-	return s, ln.Addr().String()
+		for _, f := range configure {
+			f(hs)
+		}
+	}, true)
+	if !b.onLoop {
+		t.Fatal("Listener returned its listener: want the event loop's accept path")
+	}
+	return b.Server, b.addr
 }
 
 // TestListenerBypassesNetHTTP: an upgrade taken by the loop never reaches
@@ -152,8 +128,7 @@ func TestListenerSameAnswers(t *testing.T) {
 	cfg := Config{Target: tgt.addr, LoggerFactory: quietLogger()}
 	limit := func(hs *http.Server) { hs.MaxHeaderBytes = 16 << 10 }
 	_, loopAddr := listenBridge(t, cfg, nil, limit)
-	t.Setenv(netHTTPEnv, "1")
-	plain := startBridge(t, cfg, limit)
+	plain := serveBridge(t, cfg, limit, false)
 	long := strings.Repeat("a", 6000)
 	huge := strings.Repeat("a", 20000)
 	for _, tc := range []struct {
@@ -352,23 +327,24 @@ func TestListenerDialTimeout(t *testing.T) {
 	})
 }
 
-// pendingDials counts the connections the Server's loops are dialling for.
-func pendingDials(s *Server) int {
+// pendingCount counts the connections in one list (dialing or reading)
+// of each of the Server's loops.
+func pendingCount(s *Server, list func(*loop) *pendList) int {
 	n := 0
-	s.eng.mu.Lock()
-	loops := append([]*loop(nil), s.eng.loops...)
-	s.eng.mu.Unlock()
-	for _, l := range loops {
-		if l == nil {
-			continue
-		}
-		l.mu.Lock()
-		for pc := l.dialing.head; pc != nil; pc = pc.next {
+	s.eng.eachLoop(func(l *loop) {
+		for pc := list(l).head; pc != nil; pc = pc.next {
 			n++
 		}
-		l.mu.Unlock()
-	}
+	})
 	return n
+}
+
+func pendingDials(s *Server) int {
+	return pendingCount(s, func(l *loop) *pendList { return &l.dialing })
+}
+
+func pendingReading(s *Server) int {
+	return pendingCount(s, func(l *loop) *pendList { return &l.reading })
 }
 
 // TestListenerClose: closing the listener ends net/http's Accept and drops
@@ -449,26 +425,6 @@ func TestListenerClose(t *testing.T) {
 			t.Errorf("after Shutdown: got %d %q, want 503 \"server shutting down\"", resp.StatusCode, body)
 		}
 	})
-}
-
-// pendingReading counts the connections the Server's loops read requests
-// from.
-func pendingReading(s *Server) int {
-	n := 0
-	s.eng.mu.Lock()
-	loops := append([]*loop(nil), s.eng.loops...)
-	s.eng.mu.Unlock()
-	for _, l := range loops {
-		if l == nil {
-			continue
-		}
-		l.mu.Lock()
-		for pc := l.reading.head; pc != nil; pc = pc.next {
-			n++
-		}
-		l.mu.Unlock()
-	}
-	return n
 }
 
 // TestListenerNotTaken: what the loop cannot accept for stays with

@@ -85,13 +85,10 @@ func BenchmarkSession(b *testing.B) {
 		disable, netHTTP bool
 	}{{"accept", false, false}, {"nethttp", false, true}, {"goroutines", true, false}} {
 		b.Run(m.name, func(b *testing.B) {
-			if m.netHTTP {
-				b.Setenv(netHTTPEnv, "1")
-			}
 			tgt := startTarget(b, echoTarget)
 			lf := logging.NewDefaultLoggerFactory()
 			lf.DefaultLogLevel, lf.Writer = logging.LogLevelInfo, io.Discard
-			br := startBridge(b, Config{Target: tgt.addr, LoggerFactory: lf, DisableEventLoop: m.disable}, nil)
+			br := serveBridge(b, Config{Target: tgt.addr, LoggerFactory: lf, DisableEventLoop: m.disable}, nil, !m.netHTTP)
 			msg := randBytes(4, 64)
 			b.ReportAllocs()
 			b.SetParallelism(4) // 8 clients on the 2-core machine

@@ -463,7 +463,11 @@ func (e *engine) assignLocked() (*loop, error) {
 }
 
 // kickAll wakes every loop (a forced Shutdown: dials on the loops end).
-func (e *engine) kickAll() {
+func (e *engine) kickAll() { e.eachLoop(func(*loop) {}) }
+
+// eachLoop runs act on every running loop under its lock, then wakes the
+// loop to take up what act changed.
+func (e *engine) eachLoop(act func(*loop)) {
 	if e == nil {
 		return
 	}
@@ -473,6 +477,7 @@ func (e *engine) kickAll() {
 	for _, l := range loops {
 		if l != nil {
 			l.mu.Lock()
+			act(l)
 			l.kick()
 			l.mu.Unlock()
 		}

@@ -22,8 +22,9 @@ const netHTTPEnv = "WSBRIDGE_TEST_NET_HTTP"
 // bridge is a tunnel.Server on a loopback http.Server.
 type bridge struct {
 	*Server
-	addr string
-	log  *testLogWriter
+	addr   string
+	log    *testLogWriter
+	onLoop bool // Server.Listener accepts for the event loop
 }
 
 // testServer runs a tunnel.Server on a loopback HTTP server until the test
@@ -36,17 +37,28 @@ func testServer(t testing.TB, cfg Config) (*Server, string) {
 
 // startBridge runs a Server for cfg on an http.Server on 127.0.0.1:0, which
 // configure may adjust. At the end of the test both are shut down and the
-// Server must report no error.
+// Server must report no error. The environment can make it run sessions
+// on goroutines (goroutinesEnv) or leave every request to net/http
+// (netHTTPEnv).
 func startBridge(t testing.TB, cfg Config, configure func(*http.Server)) *bridge {
+	t.Helper()
+	if os.Getenv(goroutinesEnv) != "" {
+		cfg.DisableEventLoop = true // TestGoroutinePumps's run
+	}
+	return serveBridge(t, cfg, configure, os.Getenv(netHTTPEnv) == "")
+}
+
+// serveBridge is startBridge whatever the environment says: listener
+// serves through Server.Listener, which takes the upgrades this Server
+// can accept on its event loop (b.onLoop reports whether it could), as
+// the binary does.
+func serveBridge(t testing.TB, cfg Config, configure func(*http.Server), listener bool) *bridge {
 	t.Helper()
 	var lw *testLogWriter
 	if cfg.LoggerFactory == nil {
 		var lf = testLogger(t)
 		lw = lf.Writer.(*testLogWriter)
 		cfg.LoggerFactory = lf
-	}
-	if os.Getenv(goroutinesEnv) != "" {
-		cfg.DisableEventLoop = true // TestGoroutinePumps's run
 	}
 	s, err := New(cfg)
 	if err != nil {
@@ -61,9 +73,7 @@ func startBridge(t testing.TB, cfg Config, configure func(*http.Server)) *bridge
 		configure(hs)
 	}
 	sl := ln
-	if os.Getenv(netHTTPEnv) == "" {
-		// Upgrades this Server can take on its event loop go there
-		// (Listener), as in the binary; the rest to hs.
+	if listener {
 		sl = s.Listener(ln, ListenOptions{HandshakeTimeout: hs.ReadHeaderTimeout, MaxHeaderBytes: hs.MaxHeaderBytes})
 	}
 	done := make(chan struct{})
@@ -80,7 +90,7 @@ func startBridge(t testing.TB, cfg Config, configure func(*http.Server)) *bridge
 		}
 		<-done
 	})
-	return &bridge{Server: s, addr: ln.Addr().String(), log: lw}
+	return &bridge{Server: s, addr: ln.Addr().String(), log: lw, onLoop: sl != ln}
 }
 
 // eventually polls cond until it holds or waitFor passes.
