@@ -264,9 +264,7 @@ func (a *acceptor) take(fd int, peer string) {
 // handoff gives net/http the connection on fd (not in any epoll set),
 // with the bytes already read from it.
 func (a *acceptor) handoff(fd int, read []byte) {
-	f := os.NewFile(uintptr(fd), "")
-	c, err := net.FileConn(f) // a duplicate, in Go's poller
-	f.Close()
+	c, err := fileConn(fd)
 	if err != nil {
 		a.s.log.Warnf("handing a connection to net/http: %v", err)
 		return
@@ -286,6 +284,14 @@ func (a *acceptor) handoff(fd int, read []byte) {
 		a.s.log.Warnf("%s: dropped: net/http is not accepting", c.RemoteAddr())
 		c.Close()
 	}
+}
+
+// fileConn makes a net.Conn of the socket fd (in no epoll set), which it
+// closes: the conn holds a duplicate, in Go's poller.
+func fileConn(fd int) (net.Conn, error) {
+	f := os.NewFile(uintptr(fd), "")
+	defer f.Close()
+	return net.FileConn(f)
 }
 
 // prefixConn is a connection whose first bytes were read already.
@@ -376,11 +382,10 @@ type pendingConn struct {
 	prev, next *pendingConn
 	list       *pendList
 
-	hs         Handshake
-	client     string // for the log
-	release    func() // Admit's
-	dialStart  time.Time
-	targetName string
+	hs        Handshake
+	client    string // for the log
+	release   func() // Admit's
+	dialStart time.Time
 }
 
 // pendList is a list of pending connections in the order of their
@@ -707,7 +712,6 @@ func (pc *pendingConn) connected() {
 	if s.cfg.Observer != nil {
 		s.cfg.Observer.Dialed(time.Since(pc.dialStart), nil)
 	}
-	pc.targetName = pc.a.target.String() // what the socket is connected to
 	if err := pc.write101(pc.cfd); err != nil {
 		s.log.Warnf("%s: %v", pc.client, err)
 		s.observe(ResultFailed)
@@ -736,7 +740,7 @@ func (pc *pendingConn) start() {
 	s := pc.a.s
 	l := pc.l
 	p := newPair(s, nil, nil, pc.client, "")
-	p.targetName = pc.targetName
+	p.targetName = pc.a.target.String() // what the socket is connected to
 	p.admitted = pc.release
 	es := newEvSession(p, l, pc.cfd, pc.tfd)
 	es.cHup, es.tHup = pc.hup, pc.tHup
@@ -792,9 +796,7 @@ func (pc *pendingConn) dialFailed(err error) {
 		return
 	}
 	unix.EpollCtl(pc.l.epfd, unix.EPOLL_CTL_DEL, cfd, nil)
-	f := os.NewFile(uintptr(cfd), "")
-	c, cerr := net.FileConn(f)
-	f.Close()
+	c, cerr := fileConn(cfd)
 	if cerr != nil {
 		release()
 		s.wg.Done()
