@@ -5,12 +5,14 @@ package tunnel
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/netip"
 	"os"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -28,11 +30,13 @@ import (
 // and then moving both sockets out of Go's poller into a loop's epoll
 // set: in wsbench's rate runs about 60% of the bridge's CPU per
 // connection. Server.Listener takes that work onto the loops for the
-// common case (a fixed target at a numeric address, no hooks that may
+// common case (a fixed target, no hooks that may
 // block): the listening socket is accepted from directly, the new socket
 // goes straight into a loop's epoll set, the request is read without a
-// goroutine, the target is connected without blocking, and the 101 goes
-// out when the connect completes. Whatever this path does not take (a
+// goroutine, the target is connected without blocking (a host name is
+// resolved first on a goroutine of the connection's own, which hands the
+// addresses back to the loop), and the 101 goes out when the connect
+// completes. Whatever this path does not take (a
 // request that is not a plain WebSocket upgrade, one that fails RFC 6455's
 // checks, a page, a request too large) is handed to net/http with the
 // bytes read so far, and gets exactly the answer it always got: the one
@@ -41,7 +45,7 @@ import (
 
 // Listener returns a listener to give http.Server.Serve in place of ln.
 // When the Server can bridge upgrades on the event loop (Linux, the loop
-// on, a TCP listener, a fixed Target with a numeric IP, and no Resolve,
+// on, a TCP listener, a fixed Target with a numeric port, and no Resolve,
 // Authorize, Dial, recording or traffic glyphs), WebSocket upgrades are
 // taken off ln and bridged without net/http, and the listener returned
 // yields only the connections left to net/http. Otherwise it returns ln.
@@ -56,11 +60,11 @@ func (s *Server) Listener(ln net.Listener, opts ListenOptions) net.Listener {
 	if cfg.Resolve != nil || cfg.Authorize != nil || cfg.Dial != nil || cfg.Record != nil || s.traffic != nil {
 		return ln
 	}
-	target, ok := numericTarget(cfg.Target)
+	target, host, ok := fixedTarget(cfg.Target)
 	if !ok {
 		return ln
 	}
-	a, err := newAcceptor(s, tl, opts, target)
+	a, err := newAcceptor(s, tl, opts, target, host)
 	if err != nil {
 		s.log.Warnf("accepting on the event loop: %v; using net/http", err)
 		return ln
@@ -68,23 +72,41 @@ func (s *Server) Listener(ln net.Listener, opts ListenOptions) net.Listener {
 	return a
 }
 
-// numericTarget parses a host:port with a literal IP address (no zone:
-// that needs an interface index, left to net.Dialer).
-func numericTarget(addr string) (netip.AddrPort, bool) {
-	ap, err := netip.ParseAddrPort(addr)
-	if err != nil || ap.Addr().Zone() != "" {
-		return netip.AddrPort{}, false
+// fixedTarget parses a Target the loop can dial: a literal IP address
+// (target), or a host name to resolve for each connection (host, with
+// target holding only the port), with a numeric port. A literal address
+// with a zone is left to net.Dialer, as is a port given by service name.
+func fixedTarget(addr string) (target netip.AddrPort, host string, ok bool) {
+	if ap, err := netip.ParseAddrPort(addr); err == nil {
+		if ap.Addr().Zone() != "" {
+			return netip.AddrPort{}, "", false
+		}
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), "", true
 	}
-	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), true
+	h, p, err := net.SplitHostPort(addr)
+	if err != nil || h == "" {
+		return netip.AddrPort{}, "", false
+	}
+	port, err := strconv.ParseUint(p, 10, 16)
+	if _, ipErr := netip.ParseAddr(h); err != nil || port == 0 || ipErr == nil {
+		return netip.AddrPort{}, "", false
+	}
+	return netip.AddrPortFrom(netip.Addr{}, uint16(port)), h, true
 }
 
-// sockaddr returns a new Sockaddr for ap: unix.Connect writes into the
+// dialAddr is an address to connect to.
+type dialAddr struct {
+	ap   netip.AddrPort
+	zone uint32 // the interface index of a scoped IPv6 address
+}
+
+// sockaddr returns a new Sockaddr for da: unix.Connect writes into the
 // one it is given, so loops cannot share one.
-func sockaddr(ap netip.AddrPort) (unix.Sockaddr, int) {
-	if ap.Addr().Is4() {
-		return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}, unix.AF_INET
+func sockaddr(da dialAddr) (unix.Sockaddr, int) {
+	if da.ap.Addr().Is4() {
+		return &unix.SockaddrInet4{Port: int(da.ap.Port()), Addr: da.ap.Addr().As4()}, unix.AF_INET
 	}
-	return &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}, unix.AF_INET6
+	return &unix.SockaddrInet6{Port: int(da.ap.Port()), Addr: da.ap.Addr().As16(), ZoneId: da.zone}, unix.AF_INET6
 }
 
 // acceptor accepts on a listening socket for the event loop and hands
@@ -96,7 +118,8 @@ type acceptor struct {
 	file   *os.File        // a duplicate of ln's socket, as Go's poller sees it
 	rc     syscall.RawConn // waits for file to be readable
 	opts   ListenOptions
-	target netip.AddrPort
+	target netip.AddrPort // the target's address, or only its port with host
+	host   string         // the target's host name, resolved for each connection
 
 	mu        sync.Mutex    // serialises handing off with Close
 	closed    bool          // guarded by mu
@@ -111,7 +134,7 @@ type acceptor struct {
 // Serve loop takes them at once, so this only fills if it stopped.
 const handoffQueue = 128
 
-func newAcceptor(s *Server, ln *net.TCPListener, opts ListenOptions, target netip.AddrPort) (*acceptor, error) {
+func newAcceptor(s *Server, ln *net.TCPListener, opts ListenOptions, target netip.AddrPort, host string) (*acceptor, error) {
 	if opts.MaxHeaderBytes <= 0 {
 		opts.MaxHeaderBytes = http.DefaultMaxHeaderBytes
 	}
@@ -130,7 +153,7 @@ func newAcceptor(s *Server, ln *net.TCPListener, opts ListenOptions, target neti
 		return nil, fmt.Errorf("listener: %w", err)
 	}
 	a := &acceptor{
-		s: s, ln: ln, file: f, rc: rc, opts: opts, target: target,
+		s: s, ln: ln, file: f, rc: rc, opts: opts, target: target, host: host,
 		conns: make(chan net.Conn, handoffQueue),
 		done:  make(chan struct{}),
 	}
@@ -358,7 +381,8 @@ func ntohs(p uint16) uint16 {
 }
 
 // pendingConn is a connection on a loop before its session: reading the
-// request (l.reading), then connecting to the target (l.dialing). It is
+// request (l.reading), then connecting to the target (l.dialing: resolving
+// its name, then connecting to each address in turn). It is
 // found through l.pending and listed under l.mu, and otherwise used by
 // the loop goroutine only, outside l.mu (its steps take s.mu, which is
 // never taken inside a loop's lock).
@@ -386,6 +410,22 @@ type pendingConn struct {
 	client    string // for the log
 	release   func() // Admit's
 	dialStart time.Time
+	dialEnd   time.Time // DialTimeout from dialStart; zero: none
+
+	// The dial: the addresses not tried yet (one, or what the name
+	// resolved to), the one being tried, and the last one's error.
+	addrs   []dialAddr
+	one     [1]dialAddr // addrs for a numeric target, without allocating
+	addr    dialAddr
+	dialErr error
+
+	// Resolving the target's name, on a goroutine of its own: cancel ends
+	// it; it leaves the addresses (or the error) in found and foundErr,
+	// sets looked and queues pc, all under l.mu.
+	cancel   context.CancelFunc
+	looked   bool
+	found    []dialAddr
+	foundErr error
 }
 
 // pendList is a list of pending connections in the order of their
@@ -500,7 +540,8 @@ func (l *loop) runPending() {
 	ready := l.pendWork[:0]
 	for _, pc := range l.pendReady {
 		pc.queued = false
-		ready = append(ready, pendJob{pc, pc.expired, pc.ended}) // set from outside too
+		ready = append(ready, pendJob{pc, pc.expired, pc.ended, pc.looked}) // set from outside too
+		pc.looked = false
 	}
 	clear(l.pendReady)
 	l.pendReady = l.pendReady[:0]
@@ -514,9 +555,11 @@ func (l *loop) runPending() {
 		case job.expired && pc.dialing && forced:
 			pc.endEntered() // a forced Shutdown: as a cancelled dial, closed at once
 		case job.expired && pc.dialing:
-			pc.dialFailed(fmt.Errorf("tunnel: dial target tcp %s: %w", pc.a.s.cfg.Target, os.ErrDeadlineExceeded))
+			pc.dialExpired()
 		case job.expired:
 			pc.drop() // net/http closes such a connection too, without an answer
+		case job.looked:
+			pc.lookedUp()
 		case pc.dialing:
 			if pc.tOut {
 				pc.connected()
@@ -529,11 +572,12 @@ func (l *loop) runPending() {
 	l.pendWork = ready[:0]
 }
 
-// pendJob is a pending connection to move, whether its time is up and
-// whether it ended already, as they were under l.mu.
+// pendJob is a pending connection to move, whether its time is up,
+// whether it ended already and whether its name was resolved, as they were
+// under l.mu.
 type pendJob struct {
-	pc             *pendingConn
-	expired, ended bool
+	pc                     *pendingConn
+	expired, ended, looked bool
 }
 
 // readRequest reads what the client sent until its request is whole.
@@ -633,6 +677,91 @@ func (pc *pendingConn) upgrade(head, rest []byte) {
 	pc.dial()
 }
 
+// dial begins the connection to the target: at once to a numeric
+// target, after resolving a host name otherwise. DialTimeout covers both,
+// as it does net.Dialer's.
+func (pc *pendingConn) dial() {
+	a := pc.a
+	pc.dialing = true
+	pc.dialStart = time.Now()
+	if d := a.s.cfg.DialTimeout; d > 0 {
+		pc.dialEnd = pc.dialStart.Add(d)
+	}
+	if a.host == "" {
+		pc.one[0] = dialAddr{ap: a.target}
+		pc.addrs = pc.one[:]
+		pc.connectNext()
+		return
+	}
+	pc.resolve()
+}
+
+// resolve looks the target's name up on a goroutine, which hands the
+// addresses to the loop (runPending, then lookedUp). The loop does not
+// wait for it: the dial's deadline, a forced Shutdown or the connection's
+// end cancel the lookup, and what it finds then is dropped.
+func (pc *pendingConn) resolve() {
+	a := pc.a
+	s := a.s
+	l := pc.l
+	ctx, cancel := context.WithCancel(s.force) // the loop cancels it at the deadline
+	pc.cancel = cancel
+	l.mu.Lock()
+	l.reading.remove(pc)
+	pc.deadline = pc.dialEnd
+	l.dialing.push(pc)
+	l.mu.Unlock()
+	s.wg.Add(1) // pc's own count (it entered) keeps s.wg above zero here
+	go func() { // owned by s: counted in s.wg, which Shutdown and Drain wait for
+		defer s.wg.Done()
+		found, err := lookupTarget(ctx, s.lookupIP, a.host, a.target.Port())
+		l.mu.Lock()
+		if !pc.ended {
+			pc.found, pc.foundErr, pc.looked = found, err, true
+			l.queuePending(pc)
+			l.kick()
+		}
+		l.mu.Unlock()
+	}()
+}
+
+// lookupTarget resolves host to the addresses to dial, in the resolver's
+// order (RFC 6724's, as net.Dialer gets them). A scoped IPv6 address gets
+// its zone's interface index.
+func lookupTarget(ctx context.Context, lookup func(context.Context, string, string) ([]netip.Addr, error), host string, port uint16) ([]dialAddr, error) {
+	ips, err := lookup(ctx, "ip", host)
+	if err != nil {
+		return nil, err
+	}
+	found := make([]dialAddr, 0, len(ips))
+	for _, ip := range ips {
+		da := dialAddr{ap: netip.AddrPortFrom(ip.Unmap().WithZone(""), port)}
+		if z := ip.Zone(); z != "" {
+			ifi, err := net.InterfaceByName(z)
+			if err != nil {
+				continue
+			}
+			da.zone = uint32(ifi.Index)
+		}
+		found = append(found, da)
+	}
+	if len(found) == 0 {
+		return nil, &net.DNSError{Err: "no suitable address found", Name: host}
+	}
+	return found, nil
+}
+
+// lookedUp dials the addresses the target's name resolved to.
+func (pc *pendingConn) lookedUp() {
+	pc.cancel()
+	if pc.foundErr != nil {
+		pc.dialFailed(pc.foundErr)
+		return
+	}
+	pc.addrs, pc.found = pc.found, nil
+	pc.connectNext()
+}
+
 // plainUpgrade reports whether r (from http.ReadRequest, which keeps the
 // Host header only as r.Host) is a request the loop may answer itself: a
 // WebSocket upgrade by GET over HTTP/1.x, in origin form, with no body,
@@ -660,45 +789,110 @@ func plainUpgrade(r *http.Request) bool {
 	return true
 }
 
-// dial starts a non-blocking connect to the target; the loop reports its
-// end as EPOLLOUT on the socket.
-func (pc *pendingConn) dial() {
-	a := pc.a
+// connectNext starts a non-blocking connect to the next address; the
+// loop reports its end as EPOLLOUT on the socket. With no address left,
+// the dial failed with the last one's error. Each address but the last
+// gets a share of the time left, as net.Dialer gives it.
+func (pc *pendingConn) connectNext() {
 	l := pc.l
-	pc.dialStart = time.Now()
-	sa, family := sockaddr(a.target)
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		pc.dialFailed(fmt.Errorf("tunnel: dial target tcp %s: %w", a.s.cfg.Target, sysErr("socket", err)))
+	for len(pc.addrs) > 0 {
+		now := time.Now()
+		deadline, ok := partialDeadline(now, pc.dialEnd, len(pc.addrs))
+		if !ok {
+			break // dialErr says why: the deadline came between two tries
+		}
+		pc.addr, pc.addrs = pc.addrs[0], pc.addrs[1:]
+		fd, err := connectSocket(pc.addr)
+		if err != nil {
+			pc.dialErr = err
+			continue
+		}
+		pc.tfd, pc.tOut, pc.tHup = fd, false, false
+		l.mu.Lock()
+		l.reading.remove(pc)
+		l.dialing.remove(pc)
+		pc.deadline, pc.expired = deadline, false
+		l.dialing.push(pc)
+		l.pending[int32(fd)] = pc
+		l.mu.Unlock()
+		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd)}
+		if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+			pc.dialErr = sysErr("epoll_ctl", err)
+			pc.closeTarget()
+			continue
+		}
 		return
 	}
-	// As the net.Dialer it replaces: no Nagle, keepalive after 30 s.
+	if pc.dialErr == nil {
+		pc.dialErr = os.ErrDeadlineExceeded
+	}
+	pc.dialFailed(pc.dialErr)
+}
+
+// partialDeadline is the deadline of one connect with n addresses left
+// to try before the dial's deadline (zero: none): an equal share of the
+// time left, but at least 2 s if there is that much, as net.Dialer does.
+// ok is false once the dial's deadline has passed.
+func partialDeadline(now, deadline time.Time, n int) (time.Time, bool) {
+	if deadline.IsZero() {
+		return deadline, true
+	}
+	left := deadline.Sub(now)
+	if left <= 0 {
+		return time.Time{}, false
+	}
+	const saneMinimum = 2 * time.Second
+	share := left / time.Duration(n)
+	if share < saneMinimum {
+		share = min(left, saneMinimum)
+	}
+	return now.Add(share), true
+}
+
+// connectSocket makes a socket as the net.Dialer it replaces would (no
+// Nagle, keepalive after 30 s) and starts connecting it to da.
+func connectSocket(da dialAddr) (int, error) {
+	sa, family := sockaddr(da)
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, sysErr("socket", err)
+	}
 	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	setKeepAlive(fd, 30)
 	if err := unix.Connect(fd, sa); err != nil && err != unix.EINPROGRESS && err != unix.EINTR {
 		unix.Close(fd)
-		pc.dialFailed(fmt.Errorf("tunnel: dial target tcp %s: %w", a.s.cfg.Target, sysErr("connect", err)))
+		return -1, sysErr("connect", err)
+	}
+	return fd, nil
+}
+
+// closeTarget closes the socket of a connect that failed.
+func (pc *pendingConn) closeTarget() {
+	l := pc.l
+	l.mu.Lock()
+	if l.pending[int32(pc.tfd)] == pc {
+		delete(l.pending, int32(pc.tfd))
+	}
+	l.mu.Unlock()
+	unix.Close(pc.tfd) // and with it its place in the epoll set
+	pc.tfd = -1
+}
+
+// dialExpired ends a connect (or the lookup) whose deadline passed: the
+// next address gets its turn while the dial's own deadline has not come.
+func (pc *pendingConn) dialExpired() {
+	pc.dialErr = os.ErrDeadlineExceeded
+	if pc.tfd < 0 {
+		pc.dialFailed(pc.dialErr) // the lookup took all the time
 		return
 	}
-	pc.tfd = fd
-	pc.dialing = true
-	l.mu.Lock()
-	l.reading.remove(pc)
-	pc.deadline = time.Time{}
-	if d := a.s.cfg.DialTimeout; d > 0 {
-		pc.deadline = pc.dialStart.Add(d)
-	}
-	l.dialing.push(pc)
-	l.pending[int32(fd)] = pc
-	l.mu.Unlock()
-	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd)}
-	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
-		pc.dialFailed(fmt.Errorf("tunnel: dial target tcp %s: %w", a.s.cfg.Target, sysErr("epoll_ctl", err)))
-	}
+	pc.closeTarget()
+	pc.connectNext()
 }
 
 // connected checks how the connect ended and, if it succeeded, answers
-// 101 and starts the session on the loop.
+// 101 and starts the session on the loop; if it failed, the next address
+// is tried.
 func (pc *pendingConn) connected() {
 	s := pc.a.s
 	errno, err := unix.GetsockoptInt(pc.tfd, unix.SOL_SOCKET, unix.SO_ERROR)
@@ -706,7 +900,9 @@ func (pc *pendingConn) connected() {
 		err = unix.Errno(errno)
 	}
 	if err != nil {
-		pc.dialFailed(fmt.Errorf("tunnel: dial target tcp %s: %w", s.cfg.Target, sysErr("connect", err)))
+		pc.dialErr = sysErr("connect", err)
+		pc.closeTarget()
+		pc.connectNext()
 		return
 	}
 	if s.cfg.Observer != nil {
@@ -740,7 +936,7 @@ func (pc *pendingConn) start() {
 	s := pc.a.s
 	l := pc.l
 	p := newPair(s, nil, nil, pc.client, "")
-	p.targetName = pc.a.target.String() // what the socket is connected to
+	p.targetName = pc.addr.ap.String() // what the socket is connected to
 	p.admitted = pc.release
 	es := newEvSession(p, l, pc.cfd, pc.tfd)
 	es.cHup, es.tHup = pc.hup, pc.tHup
@@ -776,6 +972,10 @@ func (pc *pendingConn) start() {
 // client's reply (a forced shutdown closes it at once, as there).
 func (pc *pendingConn) dialFailed(err error) {
 	s := pc.a.s
+	err = fmt.Errorf("tunnel: dial target tcp %s: %w", s.cfg.Target, err)
+	if pc.cancel != nil {
+		pc.cancel()
+	}
 	if s.cfg.Observer != nil {
 		s.cfg.Observer.Dialed(time.Since(pc.dialStart), err)
 	}
@@ -832,8 +1032,11 @@ func (pc *pendingConn) giveUp() {
 	pc.a.handoff(cfd, read)
 }
 
-// drop closes a pending connection that never entered.
+// drop closes a pending connection.
 func (pc *pendingConn) drop() {
+	if pc.cancel != nil {
+		pc.cancel()
+	}
 	pc.forget(true)
 	if pc.cfd >= 0 {
 		unix.Close(pc.cfd)

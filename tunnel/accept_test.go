@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"strings"
@@ -440,7 +441,8 @@ func TestListenerNotTaken(t *testing.T) {
 		cfg  Config
 		ln   net.Listener
 	}{
-		{"host name target", Config{Target: "localhost:5900"}, ln},
+		{"port by service name", Config{Target: "localhost:rfb"}, ln},
+		{"scoped address", Config{Target: "[fe80::1%lo]:5900"}, ln},
 		{"Resolve", Config{Resolve: func(context.Context, *http.Request) (Route, error) { return Route{}, nil }}, ln},
 		{"Authorize", Config{Target: "127.0.0.1:5900", Authorize: func(*http.Request) error { return nil }}, ln},
 		{"Dial", Config{Target: "127.0.0.1:5900", Dial: func(context.Context, string, string) (net.Conn, error) { return nil, nil }}, ln},
@@ -461,6 +463,229 @@ func TestListenerNotTaken(t *testing.T) {
 }
 
 type wrappedListener struct{ net.Listener }
+
+// TestListenerHostName: a target given by host name is bridged on the
+// loop, at the address the name resolves to. The target listens on
+// 127.0.0.1 only, so when localhost resolves to ::1 first, that refused
+// connect is followed by one to the next address, as net.Dialer does.
+func TestListenerHostName(t *testing.T) {
+	tgt := startTarget(t, echoTarget)
+	_, port, _ := net.SplitHostPort(tgt.addr)
+	states := make(chan http.ConnState, 10)
+	cfg := Config{Target: net.JoinHostPort("localhost", port)}
+	rec := hooks(&cfg)
+	_, addr := listenBridge(t, cfg, states)
+	c := dialWS(t, addr)
+	echoThrough(t, c, "by name")
+	c.wr.WriteClose(frames.CloseNormal, "")
+	c.expectClose(t, frames.CloseNormal, "")
+	if st := rec.checkEnd(t, "client", 1000, 7, 7); st.Target != tgt.addr {
+		t.Errorf("stats target %q, want the address connected to, %s", st.Target, tgt.addr)
+	}
+	select {
+	case st := <-states:
+		t.Fatalf("net/http saw the upgrade's connection (%v), want it taken by the loop", st)
+	default:
+	}
+}
+
+// lookupBridge serves a Server for Target name:port through the loop,
+// with lookup resolving the name.
+func lookupBridge(t *testing.T, cfg Config, lookup func(ctx context.Context, network, host string) ([]netip.Addr, error)) (*Server, string) {
+	t.Helper()
+	cfg.Target = "target.test:" + cfg.Target
+	b := serveBridgeWith(t, cfg, func(s *Server) { s.lookupIP = lookup }, nil, true)
+	if !b.onLoop {
+		t.Fatal("Listener returned its listener: want the event loop's accept path")
+	}
+	return b.Server, b.addr
+}
+
+// resolvesTo is a lookup that answers target.test with addrs.
+func resolvesTo(addrs ...string) func(context.Context, string, string) ([]netip.Addr, error) {
+	return func(_ context.Context, network, host string) ([]netip.Addr, error) {
+		if network != "ip" || host != "target.test" {
+			return nil, fmt.Errorf("lookup %s %s: want ip target.test", network, host)
+		}
+		var ips []netip.Addr
+		for _, a := range addrs {
+			ips = append(ips, netip.MustParseAddr(a))
+		}
+		return ips, nil
+	}
+}
+
+// TestListenerLookup: the loop's dial of a name tries each address the
+// name resolves to in turn, each but the last within its share of
+// DialTimeout; a failed lookup, one past DialTimeout and one under a
+// forced Shutdown end as a failed dial does.
+func TestListenerLookup(t *testing.T) {
+	tgt := startTarget(t, echoTarget)
+	_, port, _ := net.SplitHostPort(tgt.addr)
+	t.Run("refused, then the next address", func(t *testing.T) {
+		ev := &events{}
+		// 127.0.0.2 is loopback too, with nothing listening on the port.
+		_, addr := lookupBridge(t, Config{Target: port, Observer: ev}, resolvesTo("127.0.0.2", "127.0.0.1"))
+		c := dialWS(t, addr)
+		echoThrough(t, c, "second address")
+		c.wr.WriteClose(frames.CloseNormal, "")
+		c.expectClose(t, frames.CloseNormal, "")
+		if hs, dials := ev.snapshot(); len(hs) != 1 || hs[0] != ResultAccepted || len(dials) != 1 || dials[0] != nil {
+			t.Errorf("observer: got %v, %v; want one accepted upgrade after one successful dial", hs, dials)
+		}
+	})
+	t.Run("silent, then the next address in its share", func(t *testing.T) {
+		// Both addresses with the black hole's port: 127.0.0.1 answers
+		// nothing, 127.0.0.3 refuses, so the dial ends with the refusal
+		// after the first address's share (2 s of 4), not at DialTimeout.
+		_, holePort, _ := net.SplitHostPort(blackHole(t))
+		ev := &events{}
+		_, addr := lookupBridge(t, Config{Target: holePort, DialTimeout: 4 * time.Second, Observer: ev}, resolvesTo("127.0.0.1", "127.0.0.3"))
+		start := time.Now()
+		c := dialWS(t, addr)
+		c.expectClose(t, frames.CloseInternalError, reasonDialFailed)
+		if d := time.Since(start); d < 2*time.Second || d > 3500*time.Millisecond {
+			t.Errorf("Close after %v, want after the first address's 2 s", d)
+		}
+		if _, dials := ev.snapshot(); len(dials) != 1 || !errors.Is(dials[0], syscall.ECONNREFUSED) {
+			t.Errorf("observer: got dials %v, want the last address's refusal", dials)
+		}
+	})
+	t.Run("lookup fails", func(t *testing.T) {
+		ev := &events{}
+		errNX := &net.DNSError{Err: "no such host", Name: "target.test", IsNotFound: true}
+		_, addr := lookupBridge(t, Config{Target: port, Observer: ev}, func(context.Context, string, string) ([]netip.Addr, error) {
+			return nil, errNX
+		})
+		c := dialWS(t, addr)
+		c.expectClose(t, frames.CloseInternalError, reasonDialFailed)
+		c.wr.WriteClose(frames.CloseInternalError, "")
+		c.expectEOF(t)
+		if hs, dials := ev.snapshot(); len(hs) != 1 || hs[0] != ResultDialFailed || len(dials) != 1 || !errors.Is(dials[0], errNX) {
+			t.Errorf("observer: got %v, %v; want [dial_failed] and the lookup's error", hs, dials)
+		}
+	})
+	// hang is a lookup that answers only when its context ends, and
+	// reports that on returned.
+	hang := func(returned chan<- error) func(context.Context, string, string) ([]netip.Addr, error) {
+		return func(ctx context.Context, _, _ string) ([]netip.Addr, error) {
+			<-ctx.Done()
+			returned <- ctx.Err()
+			return nil, ctx.Err()
+		}
+	}
+	t.Run("lookup past DialTimeout", func(t *testing.T) {
+		ev := &events{}
+		returned := make(chan error, 1)
+		_, addr := lookupBridge(t, Config{Target: port, DialTimeout: 200 * time.Millisecond, Observer: ev}, hang(returned))
+		start := time.Now()
+		c := dialWS(t, addr)
+		c.expectClose(t, frames.CloseInternalError, reasonDialFailed)
+		if d := time.Since(start); d < 200*time.Millisecond {
+			t.Errorf("Close after %v, want after DialTimeout", d)
+		}
+		// The loop's deadline cancelled it.
+		if err := recv(t, returned, "the lookup's return"); !errors.Is(err, context.Canceled) {
+			t.Errorf("lookup ended with %v, want cancelled", err)
+		}
+		if _, dials := ev.snapshot(); len(dials) != 1 || !errors.Is(dials[0], os.ErrDeadlineExceeded) {
+			t.Errorf("observer: got dials %v, want one past its deadline", dials)
+		}
+	})
+	t.Run("forced shutdown", func(t *testing.T) {
+		returned := make(chan error, 1)
+		s, addr := lookupBridge(t, Config{Target: port, DialTimeout: -1}, hang(returned))
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(waitFor))
+		io.WriteString(conn, upgradeReq("GET / HTTP/1.1"))
+		eventually(t, "the lookup begun", func() bool { return pendingDials(s) == 1 })
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := s.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+			t.Errorf("Shutdown: got %v, want context.Canceled", err)
+		}
+		// Shutdown waited for the lookup's goroutine, which had returned.
+		select {
+		case err := <-returned:
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("lookup ended with %v, want cancelled", err)
+			}
+		default:
+			t.Error("Shutdown returned before the lookup")
+		}
+		if got, err := io.ReadAll(conn); err != nil || len(got) != 0 {
+			t.Errorf("client got %q, %v; want the connection closed without a 101", got, err)
+		}
+	})
+}
+
+// TestPartialDeadline: each address but the last gets an equal share of
+// the time left, at least 2 s while there is that much.
+func TestPartialDeadline(t *testing.T) {
+	now := time.Now()
+	for _, tc := range []struct {
+		left time.Duration // to the dial's deadline; 0: none
+		n    int
+		want time.Duration // from now; -1: past
+	}{
+		{0, 3, 0},
+		{10 * time.Second, 1, 10 * time.Second},
+		{10 * time.Second, 2, 5 * time.Second},
+		{10 * time.Second, 10, 2 * time.Second},
+		{time.Second, 2, time.Second},
+		{-time.Second, 1, -1},
+	} {
+		var deadline time.Time
+		if tc.left != 0 {
+			deadline = now.Add(tc.left)
+		}
+		got, ok := partialDeadline(now, deadline, tc.n)
+		switch {
+		case tc.want < 0:
+			if ok {
+				t.Errorf("%v left, %d addresses: got %v, want past", tc.left, tc.n, got.Sub(now))
+			}
+		case tc.want == 0:
+			if !ok || !got.IsZero() {
+				t.Errorf("no deadline, %d addresses: got %v, %v; want none", tc.n, got, ok)
+			}
+		case !ok || got.Sub(now) != tc.want:
+			t.Errorf("%v left, %d addresses: got %v, %v; want %v", tc.left, tc.n, got.Sub(now), ok, tc.want)
+		}
+	}
+}
+
+// TestFixedTarget: which targets the loop dials itself, and how.
+func TestFixedTarget(t *testing.T) {
+	for _, tc := range []struct {
+		in, target, host string
+		ok               bool
+	}{
+		{"127.0.0.1:5900", "127.0.0.1:5900", "", true},
+		{"[::1]:5900", "[::1]:5900", "", true},
+		{"[::ffff:127.0.0.1]:5900", "127.0.0.1:5900", "", true},
+		{"localhost:5900", "invalid AddrPort", "localhost", true},
+		{"vnc.example:1", "invalid AddrPort", "vnc.example", true},
+		{"[fe80::1%lo]:5900", "", "", false},
+		{"localhost:rfb", "", "", false},
+		{"localhost:0", "", "", false},
+		{"localhost:65536", "", "", false},
+		{"localhost", "", "", false},
+		{":5900", "", "", false},
+	} {
+		target, host, ok := fixedTarget(tc.in)
+		if ok != tc.ok || (ok && (target.String() != tc.target || host != tc.host)) {
+			t.Errorf("fixedTarget(%q) = %v, %q, %v; want %s, %q, %v", tc.in, target, host, ok, tc.target, tc.host, tc.ok)
+		}
+		if ok && host != "" && target.Port() == 0 {
+			t.Errorf("fixedTarget(%q): no port", tc.in)
+		}
+	}
+}
 
 // TestListenerIPv6: a client over IPv6 is bridged on the loop, and named
 // as net/http names it.

@@ -54,6 +54,13 @@ func startBridge(t testing.TB, cfg Config, configure func(*http.Server)) *bridge
 // the binary does.
 func serveBridge(t testing.TB, cfg Config, configure func(*http.Server), listener bool) *bridge {
 	t.Helper()
+	return serveBridgeWith(t, cfg, nil, configure, listener)
+}
+
+// serveBridgeWith is serveBridge with prepare, if not nil, run on the
+// Server before it serves.
+func serveBridgeWith(t testing.TB, cfg Config, prepare func(*Server), configure func(*http.Server), listener bool) *bridge {
+	t.Helper()
 	var lw *testLogWriter
 	if cfg.LoggerFactory == nil {
 		var lf = testLogger(t)
@@ -63,6 +70,9 @@ func serveBridge(t testing.TB, cfg Config, configure func(*http.Server), listene
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if prepare != nil {
+		prepare(s)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,6 +35,10 @@ type Server struct {
 	large   sync.Pool // *[]byte of upBufSize: payload gathered for the target
 	traffic *trafficWriter
 	eng     *engine // nil: every session runs on goroutines
+
+	// lookupIP resolves a Target's host name for the event loop's dials:
+	// net.DefaultResolver, which the default dial uses too (tests replace it).
+	lookupIP func(ctx context.Context, network, host string) ([]netip.Addr, error)
 
 	mu        sync.Mutex
 	sessions  map[*pair]struct{}
@@ -72,6 +77,7 @@ func New(cfg Config) (*Server, error) {
 		sessions: make(map[*pair]struct{}),
 		refusing: make(map[net.Conn]struct{}),
 		dial:     cfg.Dial,
+		lookupIP: net.DefaultResolver.LookupNetIP,
 	}
 	s.force, s.forceStop = context.WithCancel(context.Background())
 	if s.dial == nil {
