@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -45,8 +46,8 @@ import (
 
 // Listener returns a listener to give http.Server.Serve in place of ln.
 // When the Server can bridge upgrades on the event loop (Linux, the loop
-// on, a TCP listener, a fixed Target with a numeric port, and no Resolve,
-// Authorize, Dial, recording or traffic glyphs), WebSocket upgrades are
+// on, a TCP listener, a Target with a numeric port or a Resolve, and no
+// Dial, recording or traffic glyphs), WebSocket upgrades are
 // taken off ln and bridged without net/http, and the listener returned
 // yields only the connections left to net/http. Otherwise it returns ln.
 // Closing the returned listener closes ln and every connection still
@@ -57,14 +58,15 @@ func (s *Server) Listener(ln net.Listener, opts ListenOptions) net.Listener {
 		return ln
 	}
 	cfg := &s.cfg
-	if cfg.Resolve != nil || cfg.Authorize != nil || cfg.Dial != nil || cfg.Record != nil || s.traffic != nil {
+	if cfg.Dial != nil || cfg.Record != nil || s.traffic != nil {
 		return ln
 	}
+	hooks := cfg.Resolve != nil || cfg.Authorize != nil
 	target, host, ok := fixedTarget(cfg.Target)
-	if !ok {
+	if !ok && !hooks {
 		return ln
 	}
-	a, err := newAcceptor(s, tl, opts, target, host)
+	a, err := newAcceptor(s, tl, opts, target, host, hooks)
 	if err != nil {
 		s.log.Warnf("accepting on the event loop: %v; using net/http", err)
 		return ln
@@ -120,6 +122,7 @@ type acceptor struct {
 	opts   ListenOptions
 	target netip.AddrPort // the target's address, or only its port with host
 	host   string         // the target's host name, resolved for each connection
+	hooks  bool           // Authorize or Resolve: asked off the loop for each connection
 
 	mu        sync.Mutex    // serialises handing off with Close
 	closed    bool          // guarded by mu
@@ -134,7 +137,7 @@ type acceptor struct {
 // Serve loop takes them at once, so this only fills if it stopped.
 const handoffQueue = 128
 
-func newAcceptor(s *Server, ln *net.TCPListener, opts ListenOptions, target netip.AddrPort, host string) (*acceptor, error) {
+func newAcceptor(s *Server, ln *net.TCPListener, opts ListenOptions, target netip.AddrPort, host string, hooks bool) (*acceptor, error) {
 	if opts.MaxHeaderBytes <= 0 {
 		opts.MaxHeaderBytes = http.DefaultMaxHeaderBytes
 	}
@@ -153,7 +156,7 @@ func newAcceptor(s *Server, ln *net.TCPListener, opts ListenOptions, target neti
 		return nil, fmt.Errorf("listener: %w", err)
 	}
 	a := &acceptor{
-		s: s, ln: ln, file: f, rc: rc, opts: opts, target: target, host: host,
+		s: s, ln: ln, file: f, rc: rc, opts: opts, target: target, host: host, hooks: hooks,
 		conns: make(chan net.Conn, handoffQueue),
 		done:  make(chan struct{}),
 	}
@@ -419,13 +422,16 @@ type pendingConn struct {
 	addr    dialAddr
 	dialErr error
 
-	// Resolving the target's name, on a goroutine of its own: cancel ends
-	// it; it leaves the addresses (or the error) in found and foundErr,
-	// sets looked and queues pc, all under l.mu.
-	cancel   context.CancelFunc
-	looked   bool
-	found    []dialAddr
-	foundErr error
+	// What may block runs on a goroutine (offLoop): cancel ends it; it
+	// leaves its result in res, sets looked and queues pc, under l.mu.
+	cancel context.CancelFunc
+	looked bool
+	res    offLoopResult
+
+	// The target as the log names it (Target, or the route's), and the
+	// route's token, redacted.
+	network, addrName, token string
+	dialReported             bool // the dial's end went to the Observer
 }
 
 // pendList is a list of pending connections in the order of their
@@ -559,7 +565,7 @@ func (l *loop) runPending() {
 		case job.expired:
 			pc.drop() // net/http closes such a connection too, without an answer
 		case job.looked:
-			pc.lookedUp()
+			pc.prepared()
 		case pc.dialing:
 			if pc.tOut {
 				pc.connected()
@@ -674,55 +680,138 @@ func (pc *pendingConn) upgrade(head, rest []byte) {
 	pc.hs, pc.client, pc.release = hs, client, release
 	pc.rest = append([]byte(nil), rest...)
 	pc.freeBuf()
-	pc.dial()
+	pc.dial(r)
 }
 
-// dial begins the connection to the target: at once to a numeric
-// target, after resolving a host name otherwise. DialTimeout covers both,
-// as it does net.Dialer's.
-func (pc *pendingConn) dial() {
+// dial begins the connection to the target. A fixed target at a numeric
+// address is connected at once; what may block (Authorize, Resolve,
+// resolving a host name) runs first off the loop.
+func (pc *pendingConn) dial(r *http.Request) {
 	a := pc.a
 	pc.dialing = true
-	pc.dialStart = time.Now()
-	if d := a.s.cfg.DialTimeout; d > 0 {
-		pc.dialEnd = pc.dialStart.Add(d)
-	}
-	if a.host == "" {
-		pc.one[0] = dialAddr{ap: a.target}
-		pc.addrs = pc.one[:]
-		pc.connectNext()
+	pc.network, pc.addrName = "tcp", a.s.cfg.Target
+	if a.hooks || a.host != "" {
+		pc.offLoop(r)
 		return
 	}
-	pc.resolve()
+	pc.startDial()
+	pc.one[0] = dialAddr{ap: a.target}
+	pc.addrs = pc.one[:]
+	pc.connectNext()
 }
 
-// resolve looks the target's name up on a goroutine, which hands the
-// addresses to the loop (runPending, then lookedUp). The loop does not
-// wait for it: the dial's deadline, a forced Shutdown or the connection's
-// end cancel the lookup, and what it finds then is dropped.
-func (pc *pendingConn) resolve() {
+// startDial starts the dial's clock: DialTimeout covers resolving the
+// target's name and every connect, as it does net.Dialer's.
+func (pc *pendingConn) startDial() {
+	pc.dialStart = time.Now()
+	pc.dialEnd = time.Time{}
+	if d := pc.a.s.cfg.DialTimeout; d > 0 {
+		pc.dialEnd = pc.dialStart.Add(d)
+	}
+}
+
+// offLoop runs prepare on a goroutine, which hands its result back to the
+// loop (runPending, then prepared). The loop does not wait for it: pc's
+// deadline, a forced Shutdown or pc's end cancel it, and its result is
+// then dropped.
+func (pc *pendingConn) offLoop(r *http.Request) {
 	a := pc.a
 	s := a.s
 	l := pc.l
-	ctx, cancel := context.WithCancel(s.force) // the loop cancels it at the deadline
+	ctx, cancel := context.WithCancel(s.force)
 	pc.cancel = cancel
+	if !a.hooks {
+		pc.startDial() // the lookup is the dial's first step
+	}
 	l.mu.Lock()
 	l.reading.remove(pc)
+	// Authorize and Resolve have no deadline of their own, as in
+	// ServeHTTP; a lookup has the dial's.
 	pc.deadline = pc.dialEnd
 	l.dialing.push(pc)
 	l.mu.Unlock()
+	r = r.WithContext(ctx)
 	s.wg.Add(1) // pc's own count (it entered) keeps s.wg above zero here
 	go func() { // owned by s: counted in s.wg, which Shutdown and Drain wait for
 		defer s.wg.Done()
-		found, err := lookupTarget(ctx, s.lookupIP, a.host, a.target.Port())
+		res := pc.prepare(ctx, r)
 		l.mu.Lock()
-		if !pc.ended {
-			pc.found, pc.foundErr, pc.looked = found, err, true
+		taken := !pc.ended
+		if taken {
+			pc.res, pc.looked = res, true
 			l.queuePending(pc)
 			l.kick()
 		}
 		l.mu.Unlock()
+		if !taken && res.fd >= 0 {
+			unix.Close(res.fd)
+		}
 	}()
+}
+
+// offLoopResult is what prepare found: a refusal to answer (with status
+// unless it is a Refusal), a dial that failed, a connected socket, or the
+// addresses for the loop to connect to.
+type offLoopResult struct {
+	refuse error
+	status int
+	err    error // the dial failed, already reported to the Observer if dialled
+	dialed bool  // net.Dialer dialled (and reported) here
+	fd     int   // connected here, or -1
+	addrs  []dialAddr
+	route  Route
+}
+
+// prepare does, on pc's goroutine, what may block: for a fixed target by
+// name, its lookup; otherwise Authorize, then Resolve, then the dial
+// itself by net.Dialer unless the route is a numeric TCP address, which
+// the loop connects to.
+func (pc *pendingConn) prepare(ctx context.Context, r *http.Request) offLoopResult {
+	a := pc.a
+	s := a.s
+	res := offLoopResult{fd: -1}
+	if !a.hooks {
+		addrs, err := lookupTarget(ctx, s.lookupIP, a.host, a.target.Port())
+		if err != nil {
+			res.err = pc.dialError(err)
+		}
+		res.addrs = addrs
+		return res
+	}
+	if s.cfg.Authorize != nil {
+		if err := s.cfg.Authorize(r); err != nil {
+			res.refuse, res.status = err, http.StatusForbidden
+			return res
+		}
+	}
+	rt, err := s.route(ctx, r)
+	if err != nil {
+		res.refuse, res.status = err, http.StatusBadGateway
+		return res
+	}
+	res.route = rt
+	if rt.Network == "tcp" {
+		if ap, host, ok := fixedTarget(rt.Addr); ok && host == "" {
+			res.addrs = []dialAddr{{ap: ap}}
+			return res
+		}
+	}
+	res.dialed = true
+	c, err := s.dialTarget(ctx, rt)
+	if _, ok := errors.AsType[Refusal](err); ok {
+		res.refuse = err
+		return res
+	}
+	if err != nil {
+		res.err = err
+		return res
+	}
+	res.fd, err = dupSocket(c)
+	c.Close()
+	if err != nil {
+		res.err = fmt.Errorf("tunnel: dial target %s %s: %w", rt.Network, rt.Addr, err)
+	}
+	return res
 }
 
 // lookupTarget resolves host to the addresses to dial, in the resolver's
@@ -751,15 +840,55 @@ func lookupTarget(ctx context.Context, lookup func(context.Context, string, stri
 	return found, nil
 }
 
-// lookedUp dials the addresses the target's name resolved to.
-func (pc *pendingConn) lookedUp() {
+// prepared carries on, on the loop, with what prepare found.
+func (pc *pendingConn) prepared() {
+	res := pc.res
+	pc.res = offLoopResult{}
 	pc.cancel()
-	if pc.foundErr != nil {
-		pc.dialFailed(pc.foundErr)
+	if res.route.Addr != "" {
+		pc.network, pc.addrName, pc.token = res.route.Network, res.route.Addr, redact(res.route.Token)
+	}
+	switch {
+	case res.refuse != nil:
+		pc.refuse(pc.client, res.refuse, res.status)
+		pc.release()
+		pc.a.s.wg.Done()
+	case res.err != nil:
+		pc.dialReported = res.dialed
+		pc.dialFailed(res.err)
+	case res.fd >= 0:
+		pc.dialReported = true
+		pc.takeConnected(res.fd)
+	default:
+		if pc.dialStart.IsZero() {
+			pc.startDial() // a route's numeric address: the dial starts now
+		}
+		pc.addrs = res.addrs
+		pc.connectNext()
+	}
+}
+
+// takeConnected takes the target's socket, connected off the loop, and
+// answers the upgrade.
+func (pc *pendingConn) takeConnected(fd int) {
+	l := pc.l
+	pc.tfd = fd
+	l.mu.Lock()
+	l.dialing.remove(pc)
+	pc.deadline = time.Time{}
+	l.pending[int32(fd)] = pc
+	l.mu.Unlock()
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd)}
+	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		pc.dialFailed(pc.dialError(sysErr("epoll_ctl", err)))
 		return
 	}
-	pc.addrs, pc.found = pc.found, nil
-	pc.connectNext()
+	pc.connected()
+}
+
+// dialError says which dial err ended.
+func (pc *pendingConn) dialError(err error) error {
+	return fmt.Errorf("tunnel: dial target %s %s: %w", pc.network, pc.addrName, err)
 }
 
 // plainUpgrade reports whether r (from http.ReadRequest, which keeps the
@@ -826,7 +955,7 @@ func (pc *pendingConn) connectNext() {
 	if pc.dialErr == nil {
 		pc.dialErr = os.ErrDeadlineExceeded
 	}
-	pc.dialFailed(pc.dialErr)
+	pc.dialFailed(pc.dialError(pc.dialErr))
 }
 
 // partialDeadline is the deadline of one connect with n addresses left
@@ -883,7 +1012,7 @@ func (pc *pendingConn) closeTarget() {
 func (pc *pendingConn) dialExpired() {
 	pc.dialErr = os.ErrDeadlineExceeded
 	if pc.tfd < 0 {
-		pc.dialFailed(pc.dialErr) // the lookup took all the time
+		pc.dialFailed(pc.dialError(pc.dialErr)) // the lookup took all the time
 		return
 	}
 	pc.closeTarget()
@@ -905,7 +1034,7 @@ func (pc *pendingConn) connected() {
 		pc.connectNext()
 		return
 	}
-	if s.cfg.Observer != nil {
+	if s.cfg.Observer != nil && !pc.dialReported {
 		s.cfg.Observer.Dialed(time.Since(pc.dialStart), nil)
 	}
 	if err := pc.write101(pc.cfd); err != nil {
@@ -935,7 +1064,7 @@ func (pc *pendingConn) write101(fd int) error {
 func (pc *pendingConn) start() {
 	s := pc.a.s
 	l := pc.l
-	p := newPair(s, nil, nil, pc.client, "")
+	p := newPair(s, nil, nil, pc.client, pc.token)
 	p.targetName = pc.addr.ap.String() // what the socket is connected to
 	p.admitted = pc.release
 	es := newEvSession(p, l, pc.cfd, pc.tfd)
@@ -972,11 +1101,10 @@ func (pc *pendingConn) start() {
 // client's reply (a forced shutdown closes it at once, as there).
 func (pc *pendingConn) dialFailed(err error) {
 	s := pc.a.s
-	err = fmt.Errorf("tunnel: dial target tcp %s: %w", s.cfg.Target, err)
 	if pc.cancel != nil {
 		pc.cancel()
 	}
-	if s.cfg.Observer != nil {
+	if s.cfg.Observer != nil && !pc.dialReported {
 		s.cfg.Observer.Dialed(time.Since(pc.dialStart), err)
 	}
 	s.log.Warnf("%s: %v", pc.client, err)

@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -443,8 +444,6 @@ func TestListenerNotTaken(t *testing.T) {
 	}{
 		{"port by service name", Config{Target: "localhost:rfb"}, ln},
 		{"scoped address", Config{Target: "[fe80::1%lo]:5900"}, ln},
-		{"Resolve", Config{Resolve: func(context.Context, *http.Request) (Route, error) { return Route{}, nil }}, ln},
-		{"Authorize", Config{Target: "127.0.0.1:5900", Authorize: func(*http.Request) error { return nil }}, ln},
 		{"Dial", Config{Target: "127.0.0.1:5900", Dial: func(context.Context, string, string) (net.Conn, error) { return nil, nil }}, ln},
 		{"event loop off", Config{Target: "127.0.0.1:5900", DisableEventLoop: true}, ln},
 		{"not TCP", Config{Target: "127.0.0.1:5900"}, wrappedListener{ln}},
@@ -486,6 +485,126 @@ func TestListenerHostName(t *testing.T) {
 	case st := <-states:
 		t.Fatalf("net/http saw the upgrade's connection (%v), want it taken by the loop", st)
 	default:
+	}
+}
+
+// TestListenerHooks: with Authorize and Resolve (asked off the loop),
+// upgrades are bridged on the loop to every kind of route, and refusals
+// get the answer net/http alone gives them, headers included.
+func TestListenerHooks(t *testing.T) {
+	tgt := startTarget(t, echoTarget)
+	_, port, _ := net.SplitHostPort(tgt.addr)
+	sock := filepath.Join(t.TempDir(), "vnc.sock")
+	uln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testpeer.Serve(t, uln, func(c net.Conn) { io.Copy(c, c) })
+	resolve := tokenRoutes(map[string]Route{
+		"numeric":  {Network: "tcp", Addr: tgt.addr},
+		"by-name":  {Network: "tcp", Addr: net.JoinHostPort("localhost", port)},
+		"unix-one": {Network: "unix", Addr: sock},
+		"closed":   {Network: "tcp", Addr: testpeer.ClosedPort(t)},
+		"failing":  {Network: "tcp", Addr: "name.invalid:1"},
+	})
+	cfg := Config{
+		Resolve: func(ctx context.Context, r *http.Request) (Route, error) {
+			if r.URL.Query().Get("token") == "down" {
+				return Route{}, errors.New("redis down")
+			}
+			return resolve(ctx, r)
+		},
+		Authorize: func(r *http.Request) error {
+			if r.Header.Get("Authorization") != "Basic b2s6b2s=" {
+				return &refusalErr{http.StatusUnauthorized, basicChallenge()}
+			}
+			return nil
+		},
+		LoggerFactory: quietLogger(),
+	}
+	rec := hooks(&cfg)
+	_, loopAddr := listenBridge(t, cfg, nil)
+	plain := serveBridge(t, cfg, nil, false)
+	auth := "Authorization: Basic b2s6b2s="
+	for _, tc := range []struct {
+		name, path, auth string
+		status           int
+	}{
+		{"numeric route", "/?token=numeric", auth, 101},
+		{"route by name", "/?token=by-name", auth, 101},
+		{"unix route", "/?token=unix-one", auth, 101},
+		{"unknown token", "/?token=nope", auth, 404},
+		{"resolve fails", "/?token=down", auth, 502},
+		{"not authorized", "/?token=numeric", "X-None: 1", 401},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, way := range []struct{ name, addr string }{{"net/http", plain.addr}, {"loop", loopAddr}} {
+				c, resp := dialPath(t, way.addr, tc.path, tc.auth)
+				if resp.StatusCode != tc.status {
+					t.Fatalf("%s: got %d, want %d", way.name, resp.StatusCode, tc.status)
+				}
+				if tc.status == 401 && resp.Header.Get("Www-Authenticate") != basicChallenge().Get("Www-Authenticate") {
+					t.Errorf("%s: WWW-Authenticate %q, want the challenge", way.name, resp.Header.Get("Www-Authenticate"))
+				}
+				if tc.status != 101 {
+					continue
+				}
+				echoThrough(t, c, "via "+way.name)
+				c.wr.WriteClose(frames.CloseNormal, "")
+				c.expectClose(t, frames.CloseNormal, "")
+				st := recv(t, rec.ends, "OnSessionEnd")
+				if tok := strings.TrimPrefix(tc.path, "/?token="); st.Token != tok[:4]+"…" {
+					t.Errorf("%s: stats token %q, want it redacted to %q", way.name, st.Token, tok[:4]+"…")
+				}
+			}
+		})
+	}
+	for _, tok := range []string{"closed", "failing"} {
+		t.Run("dial fails: "+tok, func(t *testing.T) {
+			for _, addr := range []string{plain.addr, loopAddr} {
+				c, resp := dialPath(t, addr, "/?token="+tok, auth)
+				if resp.StatusCode != 101 {
+					t.Fatalf("got %d, want 101 and a Close", resp.StatusCode)
+				}
+				c.expectClose(t, frames.CloseInternalError, reasonDialFailed)
+			}
+		})
+	}
+}
+
+// TestListenerHookShutdown: a Resolve still running off the loop when
+// Shutdown gives up is cancelled, and Shutdown waits for it to return.
+func TestListenerHookShutdown(t *testing.T) {
+	returned := make(chan error, 1)
+	cfg := Config{Resolve: func(ctx context.Context, _ *http.Request) (Route, error) {
+		<-ctx.Done()
+		returned <- ctx.Err()
+		return Route{}, ctx.Err()
+	}}
+	s, addr := listenBridge(t, cfg, nil)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(waitFor))
+	io.WriteString(conn, upgradeReq("GET / HTTP/1.1"))
+	eventually(t, "Resolve called", func() bool { return pendingDials(s) == 1 })
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Shutdown: got %v, want context.Canceled", err)
+	}
+	select {
+	case err := <-returned:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("Resolve ended with %v, want cancelled", err)
+		}
+	default:
+		t.Error("Shutdown returned before Resolve")
+	}
+	if got, err := io.ReadAll(conn); err != nil || len(got) != 0 {
+		t.Errorf("client got %q, %v; want the connection closed without an answer", got, err)
 	}
 }
 
