@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -494,6 +495,8 @@ func TestListenerHostName(t *testing.T) {
 func TestListenerHooks(t *testing.T) {
 	tgt := startTarget(t, echoTarget)
 	_, port, _ := net.SplitHostPort(tgt.addr)
+	closed := testpeer.ClosedPort(t)
+	_, closedPort, _ := net.SplitHostPort(closed)
 	sock := filepath.Join(t.TempDir(), "vnc.sock")
 	uln, err := net.Listen("unix", sock)
 	if err != nil {
@@ -501,11 +504,11 @@ func TestListenerHooks(t *testing.T) {
 	}
 	testpeer.Serve(t, uln, func(c net.Conn) { io.Copy(c, c) })
 	resolve := tokenRoutes(map[string]Route{
-		"numeric":  {Network: "tcp", Addr: tgt.addr},
-		"by-name":  {Network: "tcp", Addr: net.JoinHostPort("localhost", port)},
-		"unix-one": {Network: "unix", Addr: sock},
-		"closed":   {Network: "tcp", Addr: testpeer.ClosedPort(t)},
-		"failing":  {Network: "tcp", Addr: "name.invalid:1"},
+		"numeric":        {Network: "tcp", Addr: tgt.addr},
+		"by-name":        {Network: "tcp", Addr: net.JoinHostPort("localhost", port)},
+		"unix-one":       {Network: "unix", Addr: sock},
+		"closed":         {Network: "tcp", Addr: closed},
+		"closed-by-name": {Network: "tcp", Addr: net.JoinHostPort("localhost", closedPort)},
 	})
 	cfg := Config{
 		Resolve: func(ctx context.Context, r *http.Request) (Route, error) {
@@ -526,6 +529,22 @@ func TestListenerHooks(t *testing.T) {
 	_, loopAddr := listenBridge(t, cfg, nil)
 	plain := serveBridge(t, cfg, nil, false)
 	auth := "Authorization: Basic b2s6b2s="
+	// A first session each way starts the loops; from then on, what the
+	// cases open they must close.
+	for _, addr := range []string{plain.addr, loopAddr} {
+		c, _ := dialPath(t, addr, "/?token=numeric", auth)
+		echoThrough(t, c, "warm")
+		c.wr.WriteClose(frames.CloseNormal, "")
+		c.expectClose(t, frames.CloseNormal, "")
+		c.conn.Close()
+		recv(t, rec.ends, "OnSessionEnd")
+	}
+	fds0, gs0 := openFDs(t), runtime.NumGoroutine()
+	defer func() {
+		eventually(t, "descriptors and goroutines back to where they were", func() bool {
+			return openFDs(t) <= fds0 && runtime.NumGoroutine() <= gs0
+		})
+	}()
 	for _, tc := range []struct {
 		name, path, auth string
 		status           int
@@ -559,7 +578,7 @@ func TestListenerHooks(t *testing.T) {
 			}
 		})
 	}
-	for _, tok := range []string{"closed", "failing"} {
+	for _, tok := range []string{"closed", "closed-by-name"} {
 		t.Run("dial fails: "+tok, func(t *testing.T) {
 			for _, addr := range []string{plain.addr, loopAddr} {
 				c, resp := dialPath(t, addr, "/?token="+tok, auth)
