@@ -30,28 +30,27 @@ import (
 // into a handler, a dial that parks the handler until the target answers,
 // and then moving both sockets out of Go's poller into a loop's epoll
 // set: in wsbench's rate runs about 60% of the bridge's CPU per
-// connection. Server.Listener takes that work onto the loops for the
-// common case (a fixed target, no hooks that may
-// block): the listening socket is accepted from directly, the new socket
-// goes straight into a loop's epoll set, the request is read without a
-// goroutine, the target is connected without blocking (a host name is
-// resolved first on a goroutine of the connection's own, which hands the
-// addresses back to the loop), and the 101 goes out when the connect
-// completes. Whatever this path does not take (a
-// request that is not a plain WebSocket upgrade, one that fails RFC 6455's
-// checks, a page, a request too large) is handed to net/http with the
-// bytes read so far, and gets exactly the answer it always got: the one
-// HTTP parser that decides is net/http's (http.ReadRequest here), never a
-// second one.
+// connection. Server.Listener takes that work onto the loops: the
+// listening socket is accepted from directly, the new socket goes
+// straight into a loop's epoll set, the request is read without a
+// goroutine, the target is connected without blocking, and the 101 goes
+// out when the connect completes. What may block (Authorize, Resolve,
+// resolving a host name, dialling a route the loop cannot) runs on a
+// goroutine of the connection's own, which hands its result back to the
+// loop. Whatever this path does not take (a request that is not a plain
+// WebSocket upgrade, one that fails RFC 6455's checks, a page, a request
+// too large) is handed to net/http with the bytes read so far, and gets
+// exactly the answer it always got: the one HTTP parser that decides is
+// net/http's (http.ReadRequest here), never a second one.
 
 // Listener returns a listener to give http.Server.Serve in place of ln.
 // When the Server can bridge upgrades on the event loop (Linux, the loop
-// on, a TCP listener, a Target with a numeric port or a Resolve, and no
-// Dial, recording or traffic glyphs), WebSocket upgrades are
-// taken off ln and bridged without net/http, and the listener returned
-// yields only the connections left to net/http. Otherwise it returns ln.
-// Closing the returned listener closes ln and every connection still
-// sending its request on the loop.
+// on, a TCP listener, a Target with a numeric port or an Authorize or
+// Resolve, and no Dial, recording or traffic glyphs), WebSocket upgrades
+// are taken off ln and bridged without net/http, and the listener
+// returned yields only the connections left to net/http. Otherwise it
+// returns ln. Closing the returned listener closes ln and every
+// connection still sending its request on the loop.
 func (s *Server) Listener(ln net.Listener, opts ListenOptions) net.Listener {
 	tl, ok := ln.(*net.TCPListener)
 	if !ok || s.eng == nil {
@@ -422,16 +421,16 @@ type pendingConn struct {
 	addr    dialAddr
 	dialErr error
 
-	// What may block runs on a goroutine (offLoop): cancel ends it; it
-	// leaves its result in res, sets looked and queues pc, under l.mu.
-	cancel context.CancelFunc
-	looked bool
-	res    offLoopResult
+	off    *offLoopState // what may block, run on a goroutine (nil: nothing)
+	looked bool          // off's result is in; guarded by l.mu
+}
 
-	// The target as the log names it (Target, or the route's), and the
-	// route's token, redacted.
-	network, addrName, token string
-	dialReported             bool // the dial's end went to the Observer
+// offLoopState is a pending connection's work off the loop (offLoop).
+type offLoopState struct {
+	cancel       context.CancelFunc // ends the goroutine's work
+	res          offLoopResult      // left by the goroutine under l.mu, with looked
+	route        Route              // the route taken, once known
+	dialReported bool               // the dial's end went to the Observer
 }
 
 // pendList is a list of pending connections in the order of their
@@ -555,6 +554,9 @@ func (l *loop) runPending() {
 	forced := l.eng.s.force.Err() != nil
 	for _, job := range ready {
 		pc := job.pc
+		if job.looked && (job.ended || job.expired) {
+			pc.off.res.discard() // too late: the dial is over
+		}
 		switch {
 		case job.ended:
 			// Ended before it was queued (its accept failed).
@@ -564,7 +566,7 @@ func (l *loop) runPending() {
 			pc.dialExpired()
 		case job.expired:
 			pc.drop() // net/http closes such a connection too, without an answer
-		case job.looked:
+		case job.looked && !job.expired:
 			pc.prepared()
 		case pc.dialing:
 			if pc.tOut {
@@ -689,7 +691,6 @@ func (pc *pendingConn) upgrade(head, rest []byte) {
 func (pc *pendingConn) dial(r *http.Request) {
 	a := pc.a
 	pc.dialing = true
-	pc.network, pc.addrName = "tcp", a.s.cfg.Target
 	if a.hooks || a.host != "" {
 		pc.offLoop(r)
 		return
@@ -719,7 +720,8 @@ func (pc *pendingConn) offLoop(r *http.Request) {
 	s := a.s
 	l := pc.l
 	ctx, cancel := context.WithCancel(s.force)
-	pc.cancel = cancel
+	off := &offLoopState{cancel: cancel}
+	pc.off = off
 	if !a.hooks {
 		pc.startDial() // the lookup is the dial's first step
 	}
@@ -738,7 +740,7 @@ func (pc *pendingConn) offLoop(r *http.Request) {
 		l.mu.Lock()
 		taken := !pc.ended
 		if taken {
-			pc.res, pc.looked = res, true
+			off.res, pc.looked = res, true
 			l.queuePending(pc)
 			l.kick()
 		}
@@ -840,24 +842,31 @@ func lookupTarget(ctx context.Context, lookup func(context.Context, string, stri
 	return found, nil
 }
 
+// discard closes the socket of a result that is not taken.
+func (res *offLoopResult) discard() {
+	if res.fd >= 0 {
+		unix.Close(res.fd)
+		res.fd = -1
+	}
+}
+
 // prepared carries on, on the loop, with what prepare found.
 func (pc *pendingConn) prepared() {
-	res := pc.res
-	pc.res = offLoopResult{}
-	pc.cancel()
-	if res.route.Addr != "" {
-		pc.network, pc.addrName, pc.token = res.route.Network, res.route.Addr, redact(res.route.Token)
-	}
+	off := pc.off
+	res := off.res
+	off.res = offLoopResult{fd: -1}
+	off.cancel()
+	off.route = res.route
 	switch {
 	case res.refuse != nil:
 		pc.refuse(pc.client, res.refuse, res.status)
 		pc.release()
 		pc.a.s.wg.Done()
 	case res.err != nil:
-		pc.dialReported = res.dialed
+		off.dialReported = res.dialed
 		pc.dialFailed(res.err)
 	case res.fd >= 0:
-		pc.dialReported = true
+		off.dialReported = true
 		pc.takeConnected(res.fd)
 	default:
 		if pc.dialStart.IsZero() {
@@ -888,7 +897,16 @@ func (pc *pendingConn) takeConnected(fd int) {
 
 // dialError says which dial err ended.
 func (pc *pendingConn) dialError(err error) error {
-	return fmt.Errorf("tunnel: dial target %s %s: %w", pc.network, pc.addrName, err)
+	network, addr := "tcp", pc.a.s.cfg.Target
+	if pc.off != nil && pc.off.route.Addr != "" {
+		network, addr = pc.off.route.Network, pc.off.route.Addr
+	}
+	return fmt.Errorf("tunnel: dial target %s %s: %w", network, addr, err)
+}
+
+// dialReported reports whether the dial's end went to the Observer.
+func (pc *pendingConn) dialReported() bool {
+	return pc.off != nil && pc.off.dialReported
 }
 
 // plainUpgrade reports whether r (from http.ReadRequest, which keeps the
@@ -1034,7 +1052,7 @@ func (pc *pendingConn) connected() {
 		pc.connectNext()
 		return
 	}
-	if s.cfg.Observer != nil && !pc.dialReported {
+	if s.cfg.Observer != nil && !pc.dialReported() {
 		s.cfg.Observer.Dialed(time.Since(pc.dialStart), nil)
 	}
 	if err := pc.write101(pc.cfd); err != nil {
@@ -1064,7 +1082,11 @@ func (pc *pendingConn) write101(fd int) error {
 func (pc *pendingConn) start() {
 	s := pc.a.s
 	l := pc.l
-	p := newPair(s, nil, nil, pc.client, pc.token)
+	token := ""
+	if pc.off != nil {
+		token = redact(pc.off.route.Token)
+	}
+	p := newPair(s, nil, nil, pc.client, token)
 	p.targetName = pc.addr.ap.String() // what the socket is connected to
 	p.admitted = pc.release
 	es := newEvSession(p, l, pc.cfd, pc.tfd)
@@ -1101,10 +1123,10 @@ func (pc *pendingConn) start() {
 // client's reply (a forced shutdown closes it at once, as there).
 func (pc *pendingConn) dialFailed(err error) {
 	s := pc.a.s
-	if pc.cancel != nil {
-		pc.cancel()
+	if pc.off != nil {
+		pc.off.cancel()
 	}
-	if s.cfg.Observer != nil && !pc.dialReported {
+	if s.cfg.Observer != nil && !pc.dialReported() {
 		s.cfg.Observer.Dialed(time.Since(pc.dialStart), err)
 	}
 	s.log.Warnf("%s: %v", pc.client, err)
@@ -1162,8 +1184,8 @@ func (pc *pendingConn) giveUp() {
 
 // drop closes a pending connection.
 func (pc *pendingConn) drop() {
-	if pc.cancel != nil {
-		pc.cancel()
+	if pc.off != nil {
+		pc.off.cancel()
 	}
 	pc.forget(true)
 	if pc.cfd >= 0 {
