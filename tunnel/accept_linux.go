@@ -45,15 +45,19 @@ import (
 
 // Listener returns a listener to give http.Server.Serve in place of ln.
 // When the Server can bridge upgrades on the event loop (Linux, the loop
-// on, a TCP listener, a Target with a numeric port or an Authorize or
+// on, a TCP or unix listener, a Target with a numeric port or an Authorize or
 // Resolve, and no Dial, recording or traffic glyphs), WebSocket upgrades
 // are taken off ln and bridged without net/http, and the listener
 // returned yields only the connections left to net/http. Otherwise it
 // returns ln. Closing the returned listener closes ln and every
 // connection still sending its request on the loop.
 func (s *Server) Listener(ln net.Listener, opts ListenOptions) net.Listener {
-	tl, ok := ln.(*net.TCPListener)
-	if !ok || s.eng == nil {
+	switch ln.(type) {
+	case *net.TCPListener, *net.UnixListener:
+	default:
+		return ln // TLS, PROXY protocol: net/http's way
+	}
+	if s.eng == nil {
 		return ln
 	}
 	cfg := &s.cfg
@@ -65,7 +69,7 @@ func (s *Server) Listener(ln net.Listener, opts ListenOptions) net.Listener {
 	if !ok && !hooks {
 		return ln
 	}
-	a, err := newAcceptor(s, tl, opts, target, host, hooks)
+	a, err := newAcceptor(s, ln, opts, target, host, hooks)
 	if err != nil {
 		s.log.Warnf("accepting on the event loop: %v; using net/http", err)
 		return ln
@@ -115,7 +119,7 @@ func sockaddr(da dialAddr) (unix.Sockaddr, int) {
 // Server.Listener returns.
 type acceptor struct {
 	s      *Server
-	ln     *net.TCPListener
+	ln     net.Listener    // a *net.TCPListener or *net.UnixListener
 	file   *os.File        // a duplicate of ln's socket, as Go's poller sees it
 	rc     syscall.RawConn // waits for file to be readable
 	opts   ListenOptions
@@ -136,7 +140,7 @@ type acceptor struct {
 // Serve loop takes them at once, so this only fills if it stopped.
 const handoffQueue = 128
 
-func newAcceptor(s *Server, ln *net.TCPListener, opts ListenOptions, target netip.AddrPort, host string, hooks bool) (*acceptor, error) {
+func newAcceptor(s *Server, ln net.Listener, opts ListenOptions, target netip.AddrPort, host string, hooks bool) (*acceptor, error) {
 	if opts.MaxHeaderBytes <= 0 {
 		opts.MaxHeaderBytes = http.DefaultMaxHeaderBytes
 	}
@@ -144,10 +148,12 @@ func newAcceptor(s *Server, ln *net.TCPListener, opts ListenOptions, target neti
 	if err != nil {
 		return nil, err
 	}
-	// What net.Listen's connections get, set once here: accepted sockets
-	// inherit them (no Nagle, TCP keepalive after 15 s).
-	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-	setKeepAlive(fd, 15)
+	if _, ok := ln.(*net.TCPListener); ok {
+		// What net.Listen's connections get, set once here: accepted
+		// sockets inherit them (no Nagle, TCP keepalive after 15 s).
+		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+		setKeepAlive(fd, 15)
+	}
 	f := os.NewFile(uintptr(fd), "listener") // non-blocking like ln: pollable
 	rc, err := f.SyscallConn()
 	if err != nil {
@@ -354,8 +360,9 @@ func setKeepAlive(fd, secs int) {
 }
 
 // accept4 accepts a connection, non-blocking and close-on-exec, and
-// formats its peer's address as net.TCPAddr.String does. (unix.Accept4
-// asks every IPv4 socket for its protocol, a system call per connection.)
+// formats its peer's address as net/http names it (net.TCPAddr.String;
+// "@" for an unnamed unix socket, as net.UnixAddr's). (unix.Accept4 asks
+// every IPv4 socket for its protocol, a system call per connection.)
 func accept4(lfd int) (fd int, peer string, err error) {
 	var rsa unix.RawSockaddrAny
 	n := uint32(unsafe.Sizeof(rsa))
@@ -372,8 +379,34 @@ func accept4(lfd int) (fd int, peer string, err error) {
 	case unix.AF_INET6:
 		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(&rsa))
 		ap = netip.AddrPortFrom(netip.AddrFrom16(sa.Addr).Unmap(), ntohs(sa.Port))
+	case unix.AF_UNIX:
+		return int(r), unixPeer((*unix.RawSockaddrUnix)(unsafe.Pointer(&rsa)), n), nil
 	}
 	return int(r), ap.String(), nil
+}
+
+// unixPeer names a unix socket's peer from the n bytes of its address as
+// Go's syscall package does: its path, with the NUL that starts an
+// abstract name (or an unnamed socket's empty one) shown as "@".
+func unixPeer(sa *unix.RawSockaddrUnix, n uint32) string {
+	path := sa.Path[:]
+	if l := int(n) - int(unsafe.Offsetof(sa.Path)); l >= 0 && l < len(path) {
+		path = path[:l]
+	}
+	var b []byte
+	for i, c := range path {
+		if c == 0 {
+			if i > 0 {
+				break
+			}
+			c = '@'
+		}
+		b = append(b, byte(c))
+	}
+	if len(b) == 0 {
+		return "@"
+	}
+	return string(b)
 }
 
 // ntohs reads a port as it is stored in a sockaddr (big-endian).

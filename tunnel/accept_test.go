@@ -21,6 +21,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"wsbridge/frames"
 	"wsbridge/internal/testpeer"
@@ -860,6 +863,94 @@ func TestListenerIPv6(t *testing.T) {
 	st := rec.checkEnd(t, "client", 1000, 3, 3)
 	if want := c.conn.LocalAddr().String(); st.Client != want {
 		t.Errorf("stats client: got %q, want %q", st.Client, want)
+	}
+}
+
+// TestListenerUnix: a unix listener is accepted from on the loop too; its
+// clients are named "@" as net/http names them, and a page still goes to
+// net/http.
+func TestListenerUnix(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "bridge.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgt := startTarget(t, echoTarget)
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "page "+r.RemoteAddr) })
+	cfg := Config{Target: tgt.addr, Fallback: page, LoggerFactory: quietLogger()}
+	rec := hooks(&cfg)
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sl := s.Listener(ln, ListenOptions{})
+	if sl == ln {
+		t.Fatal("Listener returned the unix listener: want the loop's accept path")
+	}
+	hs := &http.Server{Handler: s}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		hs.Serve(sl)
+	}()
+	defer func() {
+		hs.Close()
+		<-done
+		if err := s.Shutdown(context.Background()); err != nil {
+			t.Error(err)
+		}
+	}()
+	conn, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c, resp, err := handshakeWS(conn, "/", "bridge.test")
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: got %v, %v; want 101", resp, err)
+	}
+	echoThrough(t, c, "over a unix socket")
+	c.wr.WriteClose(frames.CloseNormal, "")
+	c.expectClose(t, frames.CloseNormal, "")
+	if st := rec.checkEnd(t, "client", 1000, 18, 18); st.Client != "@" {
+		t.Errorf("stats client %q, want @ as net/http names an unnamed unix peer", st.Client)
+	}
+	pc, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	pc.SetDeadline(time.Now().Add(waitFor))
+	io.WriteString(pc, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	presp, err := http.ReadResponse(bufio.NewReader(pc), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(presp.Body)
+	if presp.StatusCode != 200 || string(body) != "page @" {
+		t.Errorf("page: got %d %q, want 200 \"page @\"", presp.StatusCode, body)
+	}
+}
+
+// TestUnixPeer: a unix peer's name, as Go's syscall package gives it.
+func TestUnixPeer(t *testing.T) {
+	off := int(unsafe.Offsetof(unix.RawSockaddrUnix{}.Path))
+	for _, tc := range []struct {
+		path string
+		want string
+	}{
+		{"", "@"}, // unnamed
+		{"/run/x.sock", "/run/x.sock"},
+		{"\x00abstract", "@abstract"},
+	} {
+		var sa unix.RawSockaddrUnix
+		sa.Family = unix.AF_UNIX
+		for i := range len(tc.path) {
+			sa.Path[i] = int8(tc.path[i])
+		}
+		if got := unixPeer(&sa, uint32(off+len(tc.path))); got != tc.want {
+			t.Errorf("unixPeer(%q) = %q, want %q", tc.path, got, tc.want)
+		}
 	}
 }
 
