@@ -141,9 +141,9 @@ func serve(ctx context.Context, s *settings, e runEnv) error {
 		srv.Handler = rt.tls.HTTPHandler(tun)
 	}
 	for i, ln := range lns {
-		// Plain upgrades to a fixed target are accepted and bridged on the
-		// event loop; net/http gets the rest (a TLS or PROXY listener
-		// comes back as it is).
+		// Upgrades are accepted and bridged on the event loop where the
+		// session can run there; net/http gets the rest (a TLS or PROXY
+		// listener comes back as it is).
 		lns[i] = tun.Listener(ln, tunnel.ListenOptions{
 			HandshakeTimeout: time.Duration(s.HandshakeTimeout),
 			MaxHeaderBytes:   maxHeaderBytes,
