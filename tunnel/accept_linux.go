@@ -602,6 +602,11 @@ func (l *loop) runPending() {
 		case job.looked && !job.expired:
 			pc.prepared()
 		case pc.dialing:
+			if pc.hup && pc.off != nil {
+				// The client is gone: as net/http cancels the request's
+				// context, Authorize, Resolve or the lookup may stop.
+				pc.off.cancel()
+			}
 			if pc.tOut {
 				pc.connected()
 			}

@@ -630,6 +630,32 @@ func TestListenerHookShutdown(t *testing.T) {
 	}
 }
 
+// TestListenerHookClientGone: a client that leaves while Resolve runs off
+// the loop cancels Resolve's context, as net/http cancels a request's.
+func TestListenerHookClientGone(t *testing.T) {
+	returned := make(chan error, 1)
+	cfg := Config{Resolve: func(ctx context.Context, _ *http.Request) (Route, error) {
+		select {
+		case <-ctx.Done():
+		case <-time.After(waitFor):
+		}
+		returned <- ctx.Err()
+		return Route{}, ctx.Err()
+	}}
+	s, addr := listenBridge(t, cfg, nil)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(conn, upgradeReq("GET / HTTP/1.1"))
+	eventually(t, "Resolve called", func() bool { return pendingDials(s) == 1 })
+	conn.Close()
+	if err := recv(t, returned, "Resolve's return"); !errors.Is(err, context.Canceled) {
+		t.Errorf("Resolve ended with %v, want its context cancelled", err)
+	}
+	eventually(t, "the connection gone from the loop", func() bool { return pendingDials(s) == 0 })
+}
+
 // lookupBridge serves a Server for Target name:port through the loop,
 // with lookup resolving the name.
 func lookupBridge(t *testing.T, cfg Config, lookup func(ctx context.Context, network, host string) ([]netip.Addr, error)) (*Server, string) {
