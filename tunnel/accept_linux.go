@@ -897,9 +897,8 @@ func (pc *pendingConn) prepared() {
 	off.route = res.route
 	switch {
 	case res.refuse != nil:
-		pc.refuse(pc.client, res.refuse, res.status)
-		pc.release()
-		pc.a.s.wg.Done()
+		pc.answerRefusal(pc.client, res.refuse, res.status)
+		pc.endEntered()
 	case res.err != nil:
 		off.dialReported = res.dialed
 		pc.dialFailed(res.err)
@@ -1200,10 +1199,15 @@ func (pc *pendingConn) dialFailed(err error) {
 
 // refuse answers a refused upgrade and closes the connection.
 func (pc *pendingConn) refuse(client string, err error, fallback int) {
+	pc.answerRefusal(client, err, fallback)
+	pc.drop()
+}
+
+// answerRefusal answers a refused upgrade.
+func (pc *pendingConn) answerRefusal(client string, err error, fallback int) {
 	var w bufferedResponse
 	pc.a.s.refused(&w, client, err, fallback)
 	sysWrite(false, pc.cfd, w.bytes()) // a fresh socket takes it; if not, the close says enough
-	pc.drop()
 }
 
 // giveUp hands the connection to net/http with what was read.
