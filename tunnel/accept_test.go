@@ -312,24 +312,7 @@ func TestListenerDialTimeout(t *testing.T) {
 	})
 	t.Run("forced shutdown", func(t *testing.T) {
 		s, addr := listenBridge(t, Config{Target: hole, DialTimeout: -1}, nil)
-		conn, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		conn.SetDeadline(time.Now().Add(waitFor))
-		io.WriteString(conn, upgradeReq("GET / HTTP/1.1"))
-		// The dial has begun once the request is whole; Shutdown, given
-		// no time, must not wait for it.
-		eventually(t, "the dial begun", func() bool { return pendingDials(s) == 1 })
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel()
-		if err := s.Shutdown(ctx); !errors.Is(err, context.Canceled) {
-			t.Errorf("Shutdown: got %v, want context.Canceled", err)
-		}
-		if got, err := io.ReadAll(conn); err != nil || len(got) != 0 {
-			t.Errorf("client got %q, %v; want the connection closed without a 101", got, err)
-		}
+		shutdownWhileDialling(t, s, addr, nil)
 	})
 }
 
@@ -604,6 +587,16 @@ func TestListenerHookShutdown(t *testing.T) {
 		return Route{}, ctx.Err()
 	}}
 	s, addr := listenBridge(t, cfg, nil)
+	shutdownWhileDialling(t, s, addr, returned)
+}
+
+// shutdownWhileDialling sends an upgrade to addr and, once its connection
+// is dialling (or waiting for work off the loop before the dial, which
+// reports its end on returned unless that is nil), gives Shutdown no
+// time: Shutdown must not wait for the dial, must cancel the work and
+// wait for it, and the client's connection is closed without an answer.
+func shutdownWhileDialling(t *testing.T, s *Server, addr string, returned <-chan error) {
+	t.Helper()
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -611,19 +604,21 @@ func TestListenerHookShutdown(t *testing.T) {
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(waitFor))
 	io.WriteString(conn, upgradeReq("GET / HTTP/1.1"))
-	eventually(t, "Resolve called", func() bool { return pendingDials(s) == 1 })
+	eventually(t, "the dial begun", func() bool { return pendingDials(s) == 1 })
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := s.Shutdown(ctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("Shutdown: got %v, want context.Canceled", err)
 	}
-	select {
-	case err := <-returned:
-		if !errors.Is(err, context.Canceled) {
-			t.Errorf("Resolve ended with %v, want cancelled", err)
+	if returned != nil {
+		select {
+		case err := <-returned:
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("the work off the loop ended with %v, want cancelled", err)
+			}
+		default:
+			t.Error("Shutdown returned before the work off the loop")
 		}
-	default:
-		t.Error("Shutdown returned before Resolve")
 	}
 	if got, err := io.ReadAll(conn); err != nil || len(got) != 0 {
 		t.Errorf("client got %q, %v; want the connection closed without an answer", got, err)
@@ -762,31 +757,7 @@ func TestListenerLookup(t *testing.T) {
 	t.Run("forced shutdown", func(t *testing.T) {
 		returned := make(chan error, 1)
 		s, addr := lookupBridge(t, Config{Target: port, DialTimeout: -1}, hang(returned))
-		conn, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		conn.SetDeadline(time.Now().Add(waitFor))
-		io.WriteString(conn, upgradeReq("GET / HTTP/1.1"))
-		eventually(t, "the lookup begun", func() bool { return pendingDials(s) == 1 })
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel()
-		if err := s.Shutdown(ctx); !errors.Is(err, context.Canceled) {
-			t.Errorf("Shutdown: got %v, want context.Canceled", err)
-		}
-		// Shutdown waited for the lookup's goroutine, which had returned.
-		select {
-		case err := <-returned:
-			if !errors.Is(err, context.Canceled) {
-				t.Errorf("lookup ended with %v, want cancelled", err)
-			}
-		default:
-			t.Error("Shutdown returned before the lookup")
-		}
-		if got, err := io.ReadAll(conn); err != nil || len(got) != 0 {
-			t.Errorf("client got %q, %v; want the connection closed without a 101", got, err)
-		}
+		shutdownWhileDialling(t, s, addr, returned)
 	})
 }
 
@@ -864,6 +835,21 @@ func TestListenerIPv6(t *testing.T) {
 	tgt := startTarget(t, echoTarget)
 	cfg := Config{Target: tgt.addr, LoggerFactory: quietLogger()}
 	rec := hooks(&cfg)
+	sl := serveOn(t, ln, cfg)
+	c := dialWS(t, sl.Addr().String())
+	echoThrough(t, c, "six")
+	c.wr.WriteClose(frames.CloseNormal, "")
+	c.expectClose(t, frames.CloseNormal, "")
+	st := rec.checkEnd(t, "client", 1000, 3, 3)
+	if want := c.conn.LocalAddr().String(); st.Client != want {
+		t.Errorf("stats client: got %q, want %q", st.Client, want)
+	}
+}
+
+// serveOn serves a Server for cfg on ln through Server.Listener until the
+// test ends, and returns the listener Listener gave.
+func serveOn(t *testing.T, ln net.Listener, cfg Config) net.Listener {
+	t.Helper()
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -875,21 +861,14 @@ func TestListenerIPv6(t *testing.T) {
 		defer close(done)
 		hs.Serve(sl)
 	}()
-	defer func() {
+	t.Cleanup(func() {
 		hs.Close()
 		<-done
 		if err := s.Shutdown(context.Background()); err != nil {
 			t.Error(err)
 		}
-	}()
-	c := dialWS(t, sl.Addr().String())
-	echoThrough(t, c, "six")
-	c.wr.WriteClose(frames.CloseNormal, "")
-	c.expectClose(t, frames.CloseNormal, "")
-	st := rec.checkEnd(t, "client", 1000, 3, 3)
-	if want := c.conn.LocalAddr().String(); st.Client != want {
-		t.Errorf("stats client: got %q, want %q", st.Client, want)
-	}
+	})
+	return sl
 }
 
 // TestListenerUnix: a unix listener is accepted from on the loop too; its
@@ -905,27 +884,9 @@ func TestListenerUnix(t *testing.T) {
 	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "page "+r.RemoteAddr) })
 	cfg := Config{Target: tgt.addr, Fallback: page, LoggerFactory: quietLogger()}
 	rec := hooks(&cfg)
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sl := s.Listener(ln, ListenOptions{})
-	if sl == ln {
+	if sl := serveOn(t, ln, cfg); sl == ln {
 		t.Fatal("Listener returned the unix listener: want the loop's accept path")
 	}
-	hs := &http.Server{Handler: s}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		hs.Serve(sl)
-	}()
-	defer func() {
-		hs.Close()
-		<-done
-		if err := s.Shutdown(context.Background()); err != nil {
-			t.Error(err)
-		}
-	}()
 	conn, err := net.Dial("unix", sock)
 	if err != nil {
 		t.Fatal(err)
