@@ -706,9 +706,11 @@ func TestListenerLookup(t *testing.T) {
 		start := time.Now()
 		c := dialWS(t, addr)
 		c.expectClose(t, frames.CloseInternalError, reasonDialFailed)
-		if d := time.Since(start); d < 2*time.Second || d > 3500*time.Millisecond {
+		if d := time.Since(start); d < 2*time.Second {
 			t.Errorf("Close after %v, want after the first address's 2 s", d)
 		}
+		// The second address was tried within DialTimeout: the dial
+		// ended with its refusal, not the deadline.
 		if _, dials := ev.snapshot(); len(dials) != 1 || !errors.Is(dials[0], syscall.ECONNREFUSED) {
 			t.Errorf("observer: got dials %v, want the last address's refusal", dials)
 		}
