@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/netip"
@@ -575,6 +576,106 @@ func TestListenerHooks(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestListenerHooksChurn: many connections at once through a Resolve that
+// takes its time off the loop, to routes that work, fail to dial or are
+// unknown, with clients that leave at each step (before the answer, right
+// after it, or at the end of a whole session): every connection ends, and
+// nothing is left behind.
+func TestListenerHooksChurn(t *testing.T) {
+	tgt := startTarget(t, echoTarget)
+	_, port, _ := net.SplitHostPort(tgt.addr)
+	closed := testpeer.ClosedPort(t)
+	cfg := Config{
+		Resolve: func(ctx context.Context, r *http.Request) (Route, error) {
+			select {
+			case <-time.After(time.Duration(mrand.IntN(3)) * time.Millisecond):
+			case <-ctx.Done():
+				return Route{}, ctx.Err()
+			}
+			switch r.URL.Query().Get("token") {
+			case "good":
+				return Route{Network: "tcp", Addr: tgt.addr}, nil
+			case "named": // dialled off the loop, its socket handed over
+				return Route{Network: "tcp", Addr: net.JoinHostPort("localhost", port)}, nil
+			case "closed":
+				return Route{Network: "tcp", Addr: closed}, nil
+			}
+			return Route{}, &HandshakeError{Status: http.StatusNotFound, Msg: "unknown token"}
+		},
+		LoggerFactory: quietLogger(),
+	}
+	s, addr := listenBridge(t, cfg, nil)
+	c0, _ := dialPath(t, addr, "/?token=good") // starts a loop
+	echoThrough(t, c0, "warm")
+	c0.conn.Close()
+	eventually(t, "the first session's end", func() bool { return s.Active() == 0 })
+	fds0, gs0 := openFDs(t), runtime.NumGoroutine()
+
+	const n = 240
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			tok, way := []string{"good", "named", "closed", "nope"}[i%4], i/4%3
+			if err := churnClient(addr, tok, way); err != nil {
+				t.Errorf("client %d (%s, way %d): %v", i, tok, way, err)
+			}
+		})
+	}
+	wg.Wait()
+	eventually(t, "every connection ended, nothing left behind", func() bool {
+		return s.Active() == 0 && pendingDials(s) == 0 && pendingReading(s) == 0 &&
+			openFDs(t) <= fds0 && runtime.NumGoroutine() <= gs0
+	})
+}
+
+// churnClient asks addr for token's route and leaves after sending the
+// request (way 0), after reading the answer (1), or after a whole session
+// (2): an echo and a Close for a good route (or one by name), the dial's
+// Close 1011 for a closed one.
+func churnClient(addr, tok string, way int) error {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(waitFor))
+	if way == 0 {
+		_, err := io.WriteString(conn, upgradeReq("GET /?token="+tok+" HTTP/1.1"))
+		return err
+	}
+	c, resp, err := handshakeWS(conn, "/?token="+tok, "bridge.test")
+	if err != nil {
+		return err
+	}
+	if want := map[string]int{"good": 101, "named": 101, "closed": 101, "nope": 404}[tok]; resp.StatusCode != want {
+		return fmt.Errorf("got %d, want %d", resp.StatusCode, want)
+	}
+	if way == 1 || tok == "nope" {
+		return nil
+	}
+	good := tok == "good" || tok == "named"
+	if good {
+		if err := c.wr.WriteMessage(frames.OpBinary, []byte("churn")); err != nil {
+			return err
+		}
+		var got bytes.Buffer
+		if err := c.readN(&got, 5); err != nil || got.String() != "churn" {
+			return fmt.Errorf("echo: got %q, %v", got.String(), err)
+		}
+		if err := c.wr.WriteClose(frames.CloseNormal, ""); err != nil {
+			return err
+		}
+	}
+	code, _, err := c.readUntilClose(io.Discard)
+	switch {
+	case err != nil:
+		return err
+	case good && code != frames.CloseNormal, !good && code != frames.CloseInternalError:
+		return fmt.Errorf("Close %d", code)
+	}
+	return nil
 }
 
 // TestListenerHookShutdown: a Resolve still running off the loop when
