@@ -578,56 +578,67 @@ func TestListenerHooks(t *testing.T) {
 	}
 }
 
-// TestListenerHooksChurn: many connections at once through a Resolve that
-// takes its time off the loop, to routes that work, fail to dial or are
-// unknown, with clients that leave at each step (before the answer, right
-// after it, or at the end of a whole session): every connection ends, and
-// nothing is left behind.
-func TestListenerHooksChurn(t *testing.T) {
+// TestListenerChurn: many connections at once through the work done off
+// the loop (a Resolve that takes its time, to routes that work, are
+// dialled off the loop, fail to dial or are unknown; or a Target by name),
+// with clients that leave at each step (before the answer, right after it,
+// or at the end of a whole session): every connection ends, and nothing
+// is left behind.
+func TestListenerChurn(t *testing.T) {
 	tgt := startTarget(t, echoTarget)
 	_, port, _ := net.SplitHostPort(tgt.addr)
 	closed := testpeer.ClosedPort(t)
-	cfg := Config{
-		Resolve: func(ctx context.Context, r *http.Request) (Route, error) {
-			select {
-			case <-time.After(time.Duration(mrand.IntN(3)) * time.Millisecond):
-			case <-ctx.Done():
-				return Route{}, ctx.Err()
-			}
-			switch r.URL.Query().Get("token") {
-			case "good":
-				return Route{Network: "tcp", Addr: tgt.addr}, nil
-			case "named": // dialled off the loop, its socket handed over
-				return Route{Network: "tcp", Addr: net.JoinHostPort("localhost", port)}, nil
-			case "closed":
-				return Route{Network: "tcp", Addr: closed}, nil
-			}
-			return Route{}, &HandshakeError{Status: http.StatusNotFound, Msg: "unknown token"}
-		},
-		LoggerFactory: quietLogger(),
+	resolve := func(ctx context.Context, r *http.Request) (Route, error) {
+		select {
+		case <-time.After(time.Duration(mrand.IntN(3)) * time.Millisecond):
+		case <-ctx.Done():
+			return Route{}, ctx.Err()
+		}
+		switch r.URL.Query().Get("token") {
+		case "good":
+			return Route{Network: "tcp", Addr: tgt.addr}, nil
+		case "named": // dialled off the loop, its socket handed over
+			return Route{Network: "tcp", Addr: net.JoinHostPort("localhost", port)}, nil
+		case "closed":
+			return Route{Network: "tcp", Addr: closed}, nil
+		}
+		return Route{}, &HandshakeError{Status: http.StatusNotFound, Msg: "unknown token"}
 	}
-	s, addr := listenBridge(t, cfg, nil)
-	c0, _ := dialPath(t, addr, "/?token=good") // starts a loop
-	echoThrough(t, c0, "warm")
-	c0.conn.Close()
-	eventually(t, "the first session's end", func() bool { return s.Active() == 0 })
-	fds0, gs0 := openFDs(t), runtime.NumGoroutine()
+	for _, tc := range []struct {
+		name   string
+		cfg    Config
+		tokens []string
+	}{
+		{"Resolve", Config{Resolve: resolve}, []string{"good", "named", "closed", "nope"}},
+		{"Target by name", Config{Target: net.JoinHostPort("localhost", port)}, []string{"good"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.cfg.LoggerFactory = quietLogger()
+			s, addr := listenBridge(t, tc.cfg, nil)
+			c0, _ := dialPath(t, addr, "/?token=good") // starts a loop
+			echoThrough(t, c0, "warm")
+			c0.conn.Close()
+			eventually(t, "the first session's end", func() bool { return s.Active() == 0 })
+			fds0, gs0 := openFDs(t), runtime.NumGoroutine()
 
-	const n = 240
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			tok, way := []string{"good", "named", "closed", "nope"}[i%4], i/4%3
-			if err := churnClient(addr, tok, way); err != nil {
-				t.Errorf("client %d (%s, way %d): %v", i, tok, way, err)
+			const n = 240
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					k := len(tc.tokens)
+					tok, way := tc.tokens[i%k], i/k%3
+					if err := churnClient(addr, tok, way); err != nil {
+						t.Errorf("client %d (%s, way %d): %v", i, tok, way, err)
+					}
+				})
 			}
+			wg.Wait()
+			eventually(t, "every connection ended, nothing left behind", func() bool {
+				return s.Active() == 0 && pendingDials(s) == 0 && pendingReading(s) == 0 &&
+					openFDs(t) <= fds0 && runtime.NumGoroutine() <= gs0
+			})
 		})
 	}
-	wg.Wait()
-	eventually(t, "every connection ended, nothing left behind", func() bool {
-		return s.Active() == 0 && pendingDials(s) == 0 && pendingReading(s) == 0 &&
-			openFDs(t) <= fds0 && runtime.NumGoroutine() <= gs0
-	})
 }
 
 // churnClient asks addr for token's route and leaves after sending the
