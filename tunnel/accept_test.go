@@ -99,13 +99,7 @@ func TestListenerBypassesNetHTTP(t *testing.T) {
 	default:
 	}
 
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(waitFor))
-	io.WriteString(conn, "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n")
+	conn := sendRaw(t, addr, "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n")
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -222,20 +216,12 @@ func TestListenerEarlyTarget(t *testing.T) {
 func TestListenerPipelined(t *testing.T) {
 	tgt := startTarget(t, echoTarget)
 	_, addr := listenBridge(t, Config{Target: tgt.addr}, nil)
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(waitFor))
 	var req bytes.Buffer
 	req.WriteString(upgradeReq("GET / HTTP/1.1"))
 	w := frames.NewWriter(&req, frames.RoleClient)
 	w.WriteMessage(frames.OpBinary, []byte("first"))
 	w.WriteClose(frames.CloseNormal, "bye")
-	if _, err := conn.Write(req.Bytes()); err != nil {
-		t.Fatal(err)
-	}
+	conn := sendRaw(t, addr, req.String())
 	br := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
@@ -367,14 +353,7 @@ func TestListenerClose(t *testing.T) {
 		return s, sl, served
 	}
 	partial := func(t *testing.T, addr string) net.Conn {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		c.SetDeadline(time.Now().Add(waitFor))
-		io.WriteString(c, "GET / HTTP/1.1\r\n")
-		return c
+		return sendRaw(t, addr, "GET / HTTP/1.1\r\n")
 	}
 	closed := func(t *testing.T, c net.Conn) {
 		t.Helper()
@@ -709,13 +688,7 @@ func TestListenerHookShutdown(t *testing.T) {
 // wait for it, and the client's connection is closed without an answer.
 func shutdownWhileDialling(t *testing.T, s *Server, addr string, returned <-chan error) {
 	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(waitFor))
-	io.WriteString(conn, upgradeReq("GET / HTTP/1.1"))
+	conn := sendRaw(t, addr, upgradeReq("GET / HTTP/1.1"))
 	eventually(t, "the dial begun", func() bool { return pendingDials(s) == 1 })
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -750,11 +723,7 @@ func TestListenerHookClientGone(t *testing.T) {
 		return Route{}, ctx.Err()
 	}}
 	s, addr := listenBridge(t, cfg, nil)
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.WriteString(conn, upgradeReq("GET / HTTP/1.1"))
+	conn := sendRaw(t, addr, upgradeReq("GET / HTTP/1.1"))
 	eventually(t, "Resolve called", func() bool { return pendingDials(s) == 1 })
 	conn.Close()
 	if err := recv(t, returned, "Resolve's return"); !errors.Is(err, context.Canceled) {

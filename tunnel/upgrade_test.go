@@ -13,19 +13,27 @@ import (
 	"time"
 )
 
-// rawRequest sends req on a new connection and reads the response and its
-// body.
-func rawRequest(t *testing.T, addr, req string) (*http.Response, string) {
+// sendRaw opens a connection to addr (closed when the test ends, bounded
+// by waitFor) and writes req on it.
+func sendRaw(t testing.TB, addr, req string) net.Conn {
 	t.Helper()
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
 	conn.SetDeadline(time.Now().Add(waitFor))
 	if _, err := io.WriteString(conn, req); err != nil {
 		t.Fatal(err)
 	}
+	return conn
+}
+
+// rawRequest sends req on a new connection and reads the response and its
+// body.
+func rawRequest(t *testing.T, addr, req string) (*http.Response, string) {
+	t.Helper()
+	conn := sendRaw(t, addr, req)
 	method, _, _ := strings.Cut(req, " ")
 	resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: method})
 	if err != nil {
