@@ -199,8 +199,12 @@ func (rt *routing) apply(s *settings, cfg *tunnel.Config) {
 			return rt.limiter.Admit(addr)
 		}
 	}
-	if rt.allow != nil || rt.toTarget != nil {
+	switch {
+	case rt.toTarget != nil:
 		cfg.Dial = rt.dialer() // the tunnel bounds each dial by --dial-timeout
+	case rt.allow != nil:
+		// The tunnel checks each address it dials, on the event loop too.
+		cfg.AllowTarget = func(ap netip.AddrPort) bool { return rt.allow.Allowed(ap.Addr(), ap.Port()) }
 	}
 }
 
@@ -232,9 +236,11 @@ func (rt *routing) resolve(ctx context.Context, r *http.Request, hostToken bool)
 	return tunnel.Route{Network: t.Network, Addr: t.Addr, Token: tok}, nil
 }
 
-// dialer dials targets, enforcing --allow-target on the address actually
-// dialled (after name resolution). A refusal is answered 403 before the
-// 101, so a probing client learns nothing about the target.
+// dialer dials targets over TLS (--ssl-target), enforcing --allow-target
+// on the address actually dialled (after name resolution), as the
+// tunnel's own dial does with Config.AllowTarget. A refusal is answered
+// 403 before the 101, so a probing client learns nothing about the
+// target.
 func (rt *routing) dialer() func(ctx context.Context, network, addr string) (net.Conn, error) {
 	d := &net.Dialer{KeepAlive: 30 * time.Second}
 	if rt.allow != nil {
@@ -252,7 +258,7 @@ func (rt *routing) dialer() func(ctx context.Context, network, addr string) (net
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := dial(ctx, network, addr)
 		if errors.Is(err, access.ErrTargetNotAllowed) {
-			rt.log.Warnf("refused target %s: not in --allow-target", addr)
+			rt.log.Warnf("refused target %s: not in the allowed targets", addr)
 			return nil, &tunnel.HandshakeError{Status: http.StatusForbidden, Msg: "target not allowed"}
 		}
 		return c, err

@@ -151,8 +151,8 @@ func TestRoutingAllowTarget(t *testing.T) {
 	if n := outConns.Load(); n != 0 {
 		t.Errorf("the target outside --allow-target got %d connections, want 0", n)
 	}
-	b.waitLog(t, "refused target "+out+": not in --allow-target")
-	b.waitLog(t, "refused target localhost:"+outPort+": not in --allow-target")
+	b.waitLog(t, "refused target "+out+": not in the allowed targets")
+	b.waitLog(t, "refused target localhost:"+outPort+": not in the allowed targets")
 	b.waitLog(t, "refused upgrade: 403")
 }
 

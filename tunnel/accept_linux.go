@@ -449,10 +449,11 @@ type pendingConn struct {
 
 	// The dial: the addresses not tried yet (one, or what the name
 	// resolved to), the one being tried, and the last one's error.
-	addrs   []dialAddr
-	one     [1]dialAddr // addrs for a numeric target, without allocating
-	addr    dialAddr
-	dialErr error
+	addrs      []dialAddr
+	one        [1]dialAddr // addrs for a numeric target, without allocating
+	addr       dialAddr
+	dialErr    error
+	notAllowed bool // Config.AllowTarget refused the first address
 
 	off    *offLoopState // what may block, run on a goroutine (nil: nothing)
 	looked bool          // off's result is in; guarded by l.mu
@@ -932,12 +933,17 @@ func (pc *pendingConn) takeConnected(fd int) {
 	pc.connected()
 }
 
+// target returns the target being dialled, as the route or Target names it.
+func (pc *pendingConn) target() (network, addr string) {
+	if pc.off != nil && pc.off.route.Addr != "" {
+		return pc.off.route.Network, pc.off.route.Addr
+	}
+	return "tcp", pc.a.s.cfg.Target
+}
+
 // dialError says which dial err ended.
 func (pc *pendingConn) dialError(err error) error {
-	network, addr := "tcp", pc.a.s.cfg.Target
-	if pc.off != nil && pc.off.route.Addr != "" {
-		network, addr = pc.off.route.Network, pc.off.route.Addr
-	}
+	network, addr := pc.target()
 	return fmt.Errorf("tunnel: dial target %s %s: %w", network, addr, err)
 }
 
@@ -986,6 +992,17 @@ func (pc *pendingConn) connectNext() {
 			break // dialErr says why: the deadline came between two tries
 		}
 		pc.addr, pc.addrs = pc.addrs[0], pc.addrs[1:]
+		if allow := pc.a.s.cfg.AllowTarget; allow != nil && !allow(pc.addr.ap) {
+			// As net.Dialer's Control would: the address is skipped, and
+			// if it was the first, the dial ends with its refusal unless
+			// another address connects. After a failed connect, that
+			// failure stays the dial's error.
+			if pc.dialErr == nil {
+				pc.notAllowed = true
+				pc.dialErr = fmt.Errorf("%w: %s", errTargetNotAllowed, pc.addr.ap)
+			}
+			continue
+		}
 		fd, err := connectSocket(pc.addr)
 		if err != nil {
 			pc.dialErr = err
@@ -1007,10 +1024,27 @@ func (pc *pendingConn) connectNext() {
 		}
 		return
 	}
+	if pc.notAllowed {
+		pc.refuseTarget()
+		return
+	}
 	if pc.dialErr == nil {
 		pc.dialErr = os.ErrDeadlineExceeded
 	}
 	pc.dialFailed(pc.dialError(pc.dialErr))
+}
+
+// refuseTarget answers 403 for a dial that Config.AllowTarget refused, as
+// ServeHTTP does.
+func (pc *pendingConn) refuseTarget() {
+	s := pc.a.s
+	_, addr := pc.target()
+	err := s.targetNotAllowed(addr)
+	if s.cfg.Observer != nil && !pc.dialReported() {
+		s.cfg.Observer.Dialed(time.Since(pc.dialStart), err)
+	}
+	pc.answerRefusal(pc.client, err, 0)
+	pc.endEntered()
 }
 
 // partialDeadline is the deadline of one connect with n addresses left

@@ -557,6 +557,155 @@ func TestListenerHooks(t *testing.T) {
 	}
 }
 
+// TestListenerAllowTarget: with AllowTarget, the loop connects only to
+// allowed addresses and answers the others 403 before the 101, as
+// net/http's path does (by net.Dialer's Control), and nothing reaches a
+// refused address.
+func TestListenerAllowTarget(t *testing.T) {
+	tgt := startTarget(t, echoTarget)
+	in := netip.MustParseAddrPort(tgt.addr)
+	// out is never accepted from: whatever connected to it would wait in
+	// its backlog.
+	out, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	outAP := netip.MustParseAddrPort(out.Addr().String())
+	sock := filepath.Join(t.TempDir(), "vnc.sock")
+	uln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testpeer.Serve(t, uln, func(c net.Conn) { io.Copy(c, c) })
+	var asked sync.Map // the addresses AllowTarget was asked about
+	allow := func(ap netip.AddrPort) bool {
+		asked.Store(ap, true)
+		return ap == in
+	}
+
+	t.Run("routes", func(t *testing.T) {
+		routes := map[string]Route{
+			"in":          {Network: "tcp", Addr: tgt.addr},
+			"out":         {Network: "tcp", Addr: out.Addr().String()},
+			"out-by-name": {Network: "tcp", Addr: net.JoinHostPort("localhost", fmt.Sprint(outAP.Port()))},
+			"unix":        {Network: "unix", Addr: sock},
+		}
+		cfg := Config{Resolve: tokenRoutes(routes), AllowTarget: allow}
+		loop := serveBridge(t, cfg, nil, true)
+		if !loop.onLoop {
+			t.Fatal("Listener returned its listener: want the event loop's accept path with AllowTarget")
+		}
+		plain := serveBridge(t, cfg, nil, false)
+		for _, tc := range []struct {
+			tok    string
+			status int
+		}{{"in", 101}, {"unix", 101}, {"out", 403}, {"out-by-name", 403}} {
+			for _, way := range []struct {
+				name string
+				b    *bridge
+			}{{"net/http", plain}, {"loop", loop}} {
+				c, resp := dialPath(t, way.b.addr, "/?token="+tc.tok)
+				if resp.StatusCode != tc.status {
+					t.Fatalf("%s, token %s: got %d, want %d", way.name, tc.tok, resp.StatusCode, tc.status)
+				}
+				if tc.status == 101 {
+					echoThrough(t, c, tc.tok+" via "+way.name)
+					c.wr.WriteClose(frames.CloseNormal, "")
+					c.expectClose(t, frames.CloseNormal, "")
+					continue
+				}
+				body, _ := io.ReadAll(resp.Body)
+				if strings.Contains(string(body), "127.0.0.1") || strings.Contains(string(body), "localhost") {
+					t.Errorf("%s, token %s: the refusal names the target: %q", way.name, tc.tok, body)
+				}
+				if !strings.Contains(way.b.log.String(), "refused target "+routes[tc.tok].Addr+": not in the allowed targets") {
+					t.Errorf("%s, token %s: the log does not name the refused target:\n%s", way.name, tc.tok, way.b.log.String())
+				}
+			}
+		}
+		if _, ok := asked.Load(outAP); !ok {
+			t.Error("AllowTarget was never asked about the refused address")
+		}
+	})
+
+	t.Run("fixed target", func(t *testing.T) {
+		for _, way := range []struct {
+			name     string
+			listener bool
+		}{{"net/http", false}, {"loop", true}} {
+			ev := &events{}
+			b := serveBridge(t, Config{Target: out.Addr().String(), AllowTarget: allow, Observer: ev}, nil, way.listener)
+			if b.onLoop != way.listener {
+				t.Fatalf("%s: onLoop %v", way.name, b.onLoop)
+			}
+			_, resp := dialPath(t, b.addr, "/")
+			if resp.StatusCode != 403 {
+				t.Fatalf("%s: got %d, want 403", way.name, resp.StatusCode)
+			}
+			hs, dials := ev.snapshot()
+			if _, ok := errors.AsType[Refusal](errOf(dials)); len(hs) != 1 || hs[0] != "forbidden" || len(dials) != 1 || !ok {
+				t.Errorf("%s: observer got %v, %v; want [forbidden] and one refused dial", way.name, hs, dials)
+			}
+		}
+	})
+
+	t.Run("by name", func(t *testing.T) {
+		closed := netip.MustParseAddrPort(testpeer.ClosedPort(t))
+		allowClosed := func(ap netip.AddrPort) bool {
+			return ap == in || ap.Port() == closed.Port() && ap.Addr() != netip.MustParseAddr("127.0.0.1")
+		}
+		for _, tc := range []struct {
+			name   string
+			port   uint16
+			addrs  []string
+			status int // 101: a session; 1011: a 101, then the dial's Close
+		}{
+			// The first address is skipped, the second connects.
+			{"refused, then an allowed one", in.Port(), []string{"127.0.0.2", "127.0.0.1"}, 101},
+			// The first address is refused: the dial ends with it, as
+			// net.Dialer reports its first error.
+			{"refused, then one that fails", closed.Port(), []string{"127.0.0.1", "127.0.0.2"}, 403},
+			// The first address fails to connect: the refusal of the
+			// second is not what ends the dial.
+			{"fails, then one refused", closed.Port(), []string{"127.0.0.2", "127.0.0.1"}, 1011},
+			{"every address refused", outAP.Port(), []string{"127.0.0.1", "::1"}, 403},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				ev := &events{}
+				_, addr := lookupBridge(t, Config{Target: fmt.Sprint(tc.port), AllowTarget: allowClosed, Observer: ev}, resolvesTo(tc.addrs...))
+				c, resp := dialPath(t, addr, "/")
+				switch {
+				case tc.status == 1011 && resp.StatusCode == 101:
+					c.expectClose(t, frames.CloseInternalError, reasonDialFailed)
+					if _, dials := ev.snapshot(); !errors.Is(errOf(dials), syscall.ECONNREFUSED) {
+						t.Errorf("observer: got dials %v, want the first address's failure", dials)
+					}
+				case resp.StatusCode != tc.status:
+					t.Fatalf("got %d, want %d", resp.StatusCode, tc.status)
+				case tc.status == 101:
+					echoThrough(t, c, "second address")
+				}
+			})
+		}
+	})
+
+	// Nothing ever connected to out.
+	out.(*net.TCPListener).SetDeadline(time.Now())
+	if c, err := out.Accept(); err == nil {
+		c.Close()
+		t.Errorf("a connection from %s reached the refused target", c.RemoteAddr())
+	}
+}
+
+// errOf is the only error in errs, or nil.
+func errOf(errs []error) error {
+	if len(errs) != 1 {
+		return nil
+	}
+	return errs[0]
+}
+
 // TestListenerChurn: many connections at once through the work done off
 // the loop (a Resolve that takes its time, to routes that work, are
 // dialled off the loop, fail to dial or are unknown; or a Target by name),

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/pion/logging"
@@ -59,6 +60,16 @@ type Config struct {
 	// Its errors that are a Refusal (a target outside the allow-list)
 	// are answered before the 101; the others after it, with Close 1011.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// AllowTarget, if not nil, is asked about each TCP address before the
+	// Server's own dial connects to it: after a host name is resolved, so
+	// a name that resolves outside the allowed addresses (or to another
+	// address on the next lookup) is caught too. An address it refuses is
+	// skipped; a dial whose first address was refused and that reached no
+	// other (net.Dialer reports its first error) is answered 403 before
+	// the 101, and nothing is sent to the address. Unix routes are not
+	// asked. A Dial given here makes its own checks instead.
+	AllowTarget func(netip.AddrPort) bool
 
 	// DialTimeout bounds the connection to the target. Zero means
 	// DefaultDialTimeout; negative means no timeout (the risk: a

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/pion/logging"
@@ -82,6 +83,9 @@ func New(cfg Config) (*Server, error) {
 	s.force, s.forceStop = context.WithCancel(context.Background())
 	if s.dial == nil {
 		d := &net.Dialer{KeepAlive: 30 * time.Second}
+		if cfg.AllowTarget != nil {
+			d.Control = s.controlTarget
+		}
 		s.dial = d.DialContext
 	}
 	size := frames.MaxHeaderLen + cfg.MaxFrameSize
@@ -309,6 +313,9 @@ func (s *Server) dialTarget(ctx context.Context, rt Route) (net.Conn, error) {
 	defer stop()
 	start := time.Now()
 	c, err := s.dial(ctx, rt.Network, rt.Addr)
+	if errors.Is(err, errTargetNotAllowed) {
+		err = s.targetNotAllowed(rt.Addr)
+	}
 	if s.cfg.Observer != nil {
 		s.cfg.Observer.Dialed(time.Since(start), err)
 	}
@@ -316,6 +323,31 @@ func (s *Server) dialTarget(ctx context.Context, rt Route) (net.Conn, error) {
 		return nil, fmt.Errorf("tunnel: dial target %s %s: %w", rt.Network, rt.Addr, err)
 	}
 	return c, nil
+}
+
+// errTargetNotAllowed is the error of a connect to an address that
+// Config.AllowTarget refuses.
+var errTargetNotAllowed = errors.New("tunnel: target not allowed")
+
+// controlTarget is the default dialer's Control with Config.AllowTarget:
+// net.Dialer calls it for each address it tries, after resolving the
+// name, before it connects.
+func (s *Server) controlTarget(network, address string, _ syscall.RawConn) error {
+	if !strings.HasPrefix(network, "tcp") {
+		return nil
+	}
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil || !s.cfg.AllowTarget(ap) {
+		return fmt.Errorf("%w: %s", errTargetNotAllowed, address)
+	}
+	return nil
+}
+
+// targetNotAllowed logs that addr was refused by Config.AllowTarget and
+// returns the refusal the client gets: it does not name the target.
+func (s *Server) targetNotAllowed(addr string) error {
+	s.log.Warnf("refused target %s: not in the allowed targets", addr)
+	return &HandshakeError{Status: http.StatusForbidden, Msg: "target not allowed"}
 }
 
 // refuseAfterUpgrade sends a Close frame on a fresh WebSocket and waits,
