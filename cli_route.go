@@ -285,22 +285,22 @@ func (rt *routing) guard(h http.Handler) http.Handler {
 
 // listen returns the listeners: those the service manager passed (socket
 // activation, --inetd), else one it opens, TCP or a unix socket
-// (--unix-listen); with --proxy-protocol, each wrapped to read PROXY
-// headers from trusted proxies.
-func listen(s *settings, handshakeTimeout time.Duration) ([]net.Listener, error) {
+// (--unix-listen); and with --proxy-protocol, the rules to read PROXY
+// headers from trusted proxies with, which the caller applies.
+func listen(s *settings, handshakeTimeout time.Duration) ([]net.Listener, *access.ProxyProtocol, error) {
 	lns, err := inheritedListeners(s)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if lns == nil {
 		ln, err := listenOwn(s)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		lns = []net.Listener{ln}
 	}
 	if !s.ProxyProto {
-		return lns, nil
+		return lns, nil, nil
 	}
 	var trusted []netip.Prefix
 	for _, p := range s.TrustedProxy.Values() {
@@ -314,14 +314,11 @@ func listen(s *settings, handshakeTimeout time.Duration) ([]net.Listener, error)
 			for _, ln := range lns {
 				ln.Close()
 			}
-			return nil, usagef("wsbridge: --trusted-proxy %q: %w", p, err)
+			return nil, nil, usagef("wsbridge: --trusted-proxy %q: %w", p, err)
 		}
 		trusted = append(trusted, pfx)
 	}
-	for i, ln := range lns {
-		lns[i] = access.ProxyProtoListener(ln, trusted, handshakeTimeout)
-	}
-	return lns, nil
+	return lns, access.NewProxyProtocol(trusted, handshakeTimeout), nil
 }
 
 // listenOwn opens the listening socket of the listen argument, or a unix

@@ -125,29 +125,36 @@ func serve(ctx context.Context, s *settings, e runEnv) error {
 		return err
 	}
 	defer sd.close()
-	lns, err := listen(s, time.Duration(s.HandshakeTimeout))
+	lns, proxy, err := listen(s, time.Duration(s.HandshakeTimeout))
 	if err != nil {
 		return err
 	}
 	if (s.activated || s.Inetd) && (s.Listen != "" || s.UnixListen != "") {
 		log.Infof("ignoring the listen address %s: using the inherited sockets", cmp.Or(s.UnixListen, s.Listen))
 	}
+	opts := tunnel.ListenOptions{
+		HandshakeTimeout: time.Duration(s.HandshakeTimeout),
+		MaxHeaderBytes:   maxHeaderBytes,
+	}
 	if rt.tls != nil {
-		// TLS and plain HTTP on one port, told apart by the first byte;
-		// ACME's HTTP-01 challenges are answered before the bridge.
+		// TLS and plain HTTP on one port, told apart by the first byte
+		// after the PROXY header; ACME's HTTP-01 challenges are answered
+		// before the bridge.
 		for i, ln := range lns {
+			if proxy != nil {
+				ln = proxy.Listener(ln)
+			}
 			lns[i] = rt.tls.Listener(ln, time.Duration(s.HandshakeTimeout))
 		}
 		srv.Handler = rt.tls.HTTPHandler(tun)
+	} else if proxy != nil {
+		opts.Proxy = proxy // read on the event loop, or by the listener returned
 	}
 	for i, ln := range lns {
 		// Upgrades are accepted and bridged on the event loop where the
-		// session can run there; net/http gets the rest (a TLS or PROXY
-		// listener comes back as it is).
-		lns[i] = tun.Listener(ln, tunnel.ListenOptions{
-			HandshakeTimeout: time.Duration(s.HandshakeTimeout),
-			MaxHeaderBytes:   maxHeaderBytes,
-		})
+		// session can run there; net/http gets the rest (a TLS listener
+		// comes back as it is).
+		lns[i] = tun.Listener(ln, opts)
 	}
 
 	// The server goroutines, one per listener, belong to serve, which

@@ -98,7 +98,7 @@ type wsReq struct {
 	host   string      // the Host header; "" means the bridge's address
 	header http.Header // more request headers
 	from   net.IP      // the client's address on TCP; nil means 127.0.0.1
-	prefix string      // sent before the request (a PROXY header)
+	prefix string      // sent first, before TLS too (a PROXY header)
 	tls    *tls.Config // if set, the request goes over TLS (wss://)
 }
 
@@ -130,6 +130,14 @@ func (b *routed) try(t *testing.T, q wsReq) (*wsResp, error) {
 	}
 	t.Cleanup(func() { c.Close() })
 	c.SetDeadline(time.Now().Add(3 * waitLimit))
+	if q.prefix != "" {
+		// A PROXY header comes first, before TLS too, in a write of its
+		// own as a balancer may send it.
+		if _, err := io.WriteString(c, q.prefix); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
 	if q.tls != nil {
 		tc := tls.Client(c, q.tls)
 		if err := tc.Handshake(); err != nil {
@@ -140,7 +148,6 @@ func (b *routed) try(t *testing.T, q wsReq) (*wsResp, error) {
 	}
 
 	var req strings.Builder
-	req.WriteString(q.prefix)
 	target := "/websockify"
 	if q.token != "" {
 		target += "?token=" + q.token

@@ -34,6 +34,26 @@ func TestTLSSamePort(t *testing.T) {
 	}
 }
 
+// TestTLSProxyProtocol: behind a balancer that sends PROXY headers, the
+// header comes before the TLS handshake (or the plain request) on the
+// same port, and names the client of either.
+func TestTLSProxyProtocol(t *testing.T) {
+	t.Parallel()
+	ca := testpeer.NewCA(t, "test CA")
+	_, certFile, keyFile := ca.Issue(t, "bridge.test", x509.ExtKeyUsageServerAuth)
+	target := echoTarget(t)
+	b := startBridge(t, "--proxy-protocol", "--trusted-proxy", "127.0.0.1", "--cert", certFile, "--key", keyFile, "127.0.0.1:0", target)
+	wss := &tls.Config{RootCAs: ca.Pool, ServerName: "bridge.test"}
+
+	b.upgrade(t, wsReq{tls: wss, prefix: "PROXY TCP4 203.0.113.9 127.0.0.1 5557 443\r\n"}).echo(t, "wss behind haproxy")
+	b.waitLog(t, "session 203.0.113.9:5557 -> "+target+" opened")
+	b.upgrade(t, wsReq{prefix: "PROXY TCP4 203.0.113.10 127.0.0.1 5558 80\r\n"}).echo(t, "ws behind haproxy")
+	b.waitLog(t, "session 203.0.113.10:5558 -> "+target+" opened")
+	if _, err := b.try(t, wsReq{tls: wss}); err == nil {
+		t.Error("a trusted peer without a PROXY header was served")
+	}
+}
+
 func TestTLSOnly(t *testing.T) {
 	t.Parallel()
 	ca := testpeer.NewCA(t, "test CA")

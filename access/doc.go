@@ -10,8 +10,9 @@
 //     Control method plugs into net.Dialer, so the check applies to the
 //     address actually dialled after name resolution.
 //   - ClientIP finds the real client address behind trusted reverse proxies
-//     (X-Forwarded-For, RFC 7239 Forwarded); ProxyProtoListener does the
-//     same for HAProxy's PROXY protocol at the TCP level.
+//     (X-Forwarded-For, RFC 7239 Forwarded); ProxyProtocol does the
+//     same for HAProxy's PROXY protocol at the TCP level, on a listener's
+//     connections (ProxyProtoListener) or on bytes an event loop read.
 //   - Limiter caps connections in total and per client, and the per-client
 //     handshake rate.
 //

@@ -2,9 +2,12 @@ package access
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 )
 
 func FuzzParseAllowList(f *testing.F) {
@@ -104,6 +107,36 @@ func FuzzParseHtpasswd(f *testing.F) {
 		h, err := parseHtpasswd("f", strings.NewReader(content))
 		if err == nil && (len(h.hashes) == 0 || h.decoy == nil) {
 			t.Fatalf("%q: parsed with no users or no decoy", content)
+		}
+	})
+}
+
+// FuzzProxyHeader: whatever the bytes, Header does not panic, a header it
+// takes lies within them, and more bytes after a decided answer do not
+// change it (an event loop calls it again only while it says
+// io.ErrUnexpectedEOF).
+func FuzzProxyHeader(f *testing.F) {
+	for _, s := range []string{"PROXY TCP4 198.51.100.7 192.0.2.200 40000 443\r\n", "PROXY UNKNOWN\r\n", "PROXY TCP6 ::1 ::1 1 2\r\nGET", "PROX",
+		"\r\n\r\n\x00\r\nQUIT\n\x21\x11\x00\x0c\xc6\x33\x64\x07\xc0\x00\x02\xc8\x9c\x40\x01\xbb", "\r\n\r\n\x00\r\nQUIT\n\x20\x00\x00\x00", "GET / HTTP/1.1\r\n", "\r\n"} {
+		f.Add([]byte(s), true)
+	}
+	f.Fuzz(func(t *testing.T, b []byte, trusted bool) {
+		var prefixes []netip.Prefix
+		if trusted {
+			prefixes = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+		}
+		p := NewProxyProtocol(prefixes, time.Second)
+		peer := netip.MustParseAddrPort("127.0.0.1:1234")
+		client, n, err := p.Header(peer, b)
+		if n < 0 || n > len(b) {
+			t.Fatalf("length %d of %d bytes", n, len(b))
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return
+		}
+		c2, n2, err2 := p.Header(peer, append(append([]byte(nil), b...), "GET / HTTP/1.1\r\n\r\n"...))
+		if c2 != client || n2 != n || (err == nil) != (err2 == nil) {
+			t.Fatalf("more bytes changed the answer: %v %d %v, then %v %d %v", client, n, err, c2, n2, err2)
 		}
 	})
 }

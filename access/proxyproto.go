@@ -2,8 +2,11 @@ package access
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"sync"
@@ -48,6 +51,21 @@ const proxyReadBuffer = 256
 // always the socket's own address. Non-IP peers (unix sockets) are never
 // trusted.
 func ProxyProtoListener(ln net.Listener, trusted []netip.Prefix, headerTimeout time.Duration) net.Listener {
+	return NewProxyProtocol(trusted, headerTimeout).Listener(ln)
+}
+
+// ProxyProtocol reads PROXY headers under one set of trust rules (those of
+// ProxyProtoListener): on a listener's connections (Listener), on a
+// connection accepted elsewhere (Wrap), or from bytes an event loop has
+// read itself (Header).
+type ProxyProtocol struct {
+	trusted []netip.Prefix
+	timeout time.Duration
+}
+
+// NewProxyProtocol returns the rules of ProxyProtoListener for trusted and
+// headerTimeout.
+func NewProxyProtocol(trusted []netip.Prefix, headerTimeout time.Duration) *ProxyProtocol {
 	if headerTimeout <= 0 {
 		headerTimeout = DefaultProxyHeaderTimeout
 	}
@@ -58,14 +76,94 @@ func ProxyProtoListener(ln net.Listener, trusted []netip.Prefix, headerTimeout t
 		}
 		t = append(t, p.Masked())
 	}
-	return &proxyListener{Listener: ln, trusted: t, timeout: headerTimeout}
+	return &ProxyProtocol{trusted: t, timeout: headerTimeout}
+}
+
+// Listener wraps ln as ProxyProtoListener does.
+func (p *ProxyProtocol) Listener(ln net.Listener) net.Listener {
+	return &proxyListener{Listener: ln, p: p}
+}
+
+// Wrap returns c reading its PROXY header as a ProxyProtoListener's
+// connections do: for a connection accepted by other means, from which
+// nothing was read yet.
+func (p *ProxyProtocol) Wrap(c net.Conn) net.Conn {
+	return &proxyConn{
+		Conn:    c,
+		br:      bufio.NewReaderSize(c, proxyReadBuffer),
+		p:       p,
+		trusted: p.trusts(c.RemoteAddr()),
+		remote:  c.RemoteAddr(),
+	}
+}
+
+// Header reads the PROXY header at the start of b, the first bytes a
+// connection from peer (the zero AddrPort for a unix peer) sent, under the
+// same rules: client is the address the header names, or the zero
+// AddrPort to keep peer's (no header, a LOCAL or UNKNOWN one); n is the
+// header's length, 0 with none. While b may still turn out to hold a
+// header, err is io.ErrUnexpectedEOF: call again with more bytes. Any
+// other error refuses the connection, and says why. Header does not wait:
+// the caller bounds the time the header takes.
+func (p *ProxyProtocol) Header(peer netip.AddrPort, b []byte) (client netip.AddrPort, n int, err error) {
+	n, more := headerLen(b)
+	if more {
+		return netip.AddrPort{}, 0, io.ErrUnexpectedEOF
+	}
+	trusted, remote := false, "@" // a unix peer, named as net/http names it
+	if peer.IsValid() {
+		trusted, remote = p.trustsAddr(peer.Addr()), peer.String()
+	}
+	var hdr *proxyproto.Header
+	perr := proxyproto.ErrNoProxyProtocol
+	if n > 0 {
+		hdr, perr = proxyproto.Read(bufio.NewReaderSize(bytes.NewReader(b[:n]), n))
+	}
+	src, err := p.check(remote, trusted, hdr, perr)
+	return src, n, err
+}
+
+// headerLen finds where a PROXY header at the start of b ends, as far as
+// its framing tells (proxyproto.Read checks the rest): n is its length, 0
+// with no header; more means b ends before that is known. It looks at
+// what proxyproto.Read would peek at: 5 bytes after a first 'P' or '\r',
+// 12 after a '\r', then a v1 line (at most 107 bytes) or a v2 header
+// with its length.
+func headerLen(b []byte) (n int, more bool) {
+	const maxV1 = 107
+	switch {
+	case len(b) == 0:
+		return 0, true
+	case b[0] != proxyproto.SIGV1[0] && b[0] != proxyproto.SIGV2[0]:
+		return 0, false
+	case len(b) < len(proxyproto.SIGV1):
+		return 0, true
+	case bytes.Equal(b[:len(proxyproto.SIGV1)], proxyproto.SIGV1):
+		if i := bytes.IndexByte(b[:min(len(b), maxV1)], '\n'); i >= 0 {
+			return i + 1, false
+		}
+		if len(b) >= maxV1 {
+			return maxV1, false // too long: the parser says so
+		}
+		return 0, true
+	case len(b) < len(proxyproto.SIGV2):
+		return 0, true
+	case !bytes.Equal(b[:len(proxyproto.SIGV2)], proxyproto.SIGV2):
+		return 0, false
+	case len(b) < 16:
+		return 0, true
+	}
+	n = 16 + int(binary.BigEndian.Uint16(b[14:16]))
+	if len(b) < n {
+		return 0, true
+	}
+	return n, false
 }
 
 // proxyListener is the net.Listener ProxyProtoListener returns.
 type proxyListener struct {
 	net.Listener
-	trusted []netip.Prefix
-	timeout time.Duration
+	p *ProxyProtocol
 }
 
 // Accept returns the next connection, wrapped; it does not read from it.
@@ -74,32 +172,54 @@ func (l *proxyListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &proxyConn{
-		Conn:    c,
-		br:      bufio.NewReaderSize(c, proxyReadBuffer),
-		trusted: l.trusts(c.RemoteAddr()),
-		timeout: l.timeout,
-		remote:  c.RemoteAddr(),
-	}, nil
+	return l.p.Wrap(c), nil
 }
 
 // trusts reports whether a peer may send a PROXY header.
-func (l *proxyListener) trusts(a net.Addr) bool {
+func (p *ProxyProtocol) trusts(a net.Addr) bool {
 	ta, ok := a.(*net.TCPAddr)
 	if !ok {
 		return false
 	}
 	ip, ok := netip.AddrFromSlice(ta.IP)
-	if !ok {
-		return false
-	}
+	return ok && p.trustsAddr(ip)
+}
+
+// trustsAddr reports whether a peer at ip may send a PROXY header.
+func (p *ProxyProtocol) trustsAddr(ip netip.Addr) bool {
 	ip = clean(ip)
-	for _, p := range l.trusted {
-		if p.Contains(ip) {
+	for _, pfx := range p.trusted {
+		if pfx.Contains(ip) {
 			return true
 		}
 	}
 	return false
+}
+
+// check applies the trust rules to what proxyproto.Read returned for a
+// connection from remote: the client the header names (the zero AddrPort:
+// keep remote), or why the connection is refused.
+func (p *ProxyProtocol) check(remote string, trusted bool, hdr *proxyproto.Header, err error) (netip.AddrPort, error) {
+	var ne net.Error
+	timedOut := errors.As(err, &ne) && ne.Timeout()
+	absent := errors.Is(err, proxyproto.ErrNoProxyProtocol)
+	switch {
+	case !trusted && (absent || timedOut):
+		return netip.AddrPort{}, nil // a direct client, as expected
+	case !trusted:
+		return netip.AddrPort{}, fmt.Errorf("access: PROXY header from untrusted %s refused", remote)
+	case timedOut:
+		return netip.AddrPort{}, fmt.Errorf("access: no PROXY header from trusted %s within %s", remote, p.timeout)
+	case absent:
+		return netip.AddrPort{}, fmt.Errorf("access: no PROXY header from trusted %s: %w", remote, err)
+	case err != nil:
+		return netip.AddrPort{}, fmt.Errorf("access: bad PROXY header from trusted %s: %w", remote, err)
+	}
+	if src, _, ok := hdr.TCPAddrs(); ok && !hdr.Command.IsLocal() {
+		ap := src.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
+	}
+	return netip.AddrPort{}, nil
 }
 
 // proxyConn reads the PROXY header, if any, before the first byte of data.
@@ -107,8 +227,8 @@ func (l *proxyListener) trusts(a net.Addr) bool {
 type proxyConn struct {
 	net.Conn
 	br      *bufio.Reader
+	p       *ProxyProtocol
 	trusted bool
-	timeout time.Duration
 
 	once   sync.Once
 	err    error    // why the connection was refused; set once
@@ -135,7 +255,7 @@ func (c *proxyConn) handshake() error {
 // readHeader applies the trust rules of ProxyProtoListener.
 func (c *proxyConn) readHeader() error {
 	c.mu.Lock()
-	c.hdrDeadline = time.Now().Add(c.timeout)
+	c.hdrDeadline = time.Now().Add(c.p.timeout)
 	c.applyDeadlineLocked()
 	c.mu.Unlock()
 
@@ -146,23 +266,12 @@ func (c *proxyConn) readHeader() error {
 	restoreErr := c.applyDeadlineLocked()
 	c.mu.Unlock()
 
-	var ne net.Error
-	timedOut := errors.As(err, &ne) && ne.Timeout()
-	absent := errors.Is(err, proxyproto.ErrNoProxyProtocol)
-	switch {
-	case !c.trusted && (absent || timedOut):
-		return restoreErr // a direct client, as expected
-	case !c.trusted:
-		return fmt.Errorf("access: PROXY header from untrusted %s refused", c.remote)
-	case timedOut:
-		return fmt.Errorf("access: no PROXY header from trusted %s within %s", c.remote, c.timeout)
-	case absent:
-		return fmt.Errorf("access: no PROXY header from trusted %s: %w", c.remote, err)
-	case err != nil:
-		return fmt.Errorf("access: bad PROXY header from trusted %s: %w", c.remote, err)
+	src, err := c.p.check(c.remote.String(), c.trusted, hdr, err)
+	if err != nil {
+		return err
 	}
-	if src, _, ok := hdr.TCPAddrs(); ok && !hdr.Command.IsLocal() {
-		c.remote = src
+	if src.IsValid() {
+		c.remote = net.TCPAddrFromAddrPort(src)
 	}
 	return restoreErr
 }

@@ -313,3 +313,108 @@ func TestProxyProtoCloseWrite(t *testing.T) {
 		t.Errorf("got %d, %v after CloseWrite, want 0, EOF", n, err)
 	}
 }
+
+// TestProxyProtocolHeader: Header, given the bytes as an event loop reads
+// them (one more each time), answers io.ErrUnexpectedEOF until it can
+// tell, and then what a ProxyProtoListener's connection says for the same
+// bytes: the same client, or a refusal for the same reason.
+func TestProxyProtocolHeader(t *testing.T) {
+	others := []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}
+	const req = "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+	long := "PROXY TCP4 " + strings.Repeat("1", 120) + "\r\n"
+	tests := []struct {
+		name       string
+		trusted    []netip.Prefix
+		header     []byte // then req
+		wantRemote string // "" = the peer's own address
+		wantErr    string
+	}{
+		{"v1 TCP4", loopback, []byte("PROXY TCP4 198.51.100.7 192.0.2.200 40000 443\r\n"), "198.51.100.7:40000", ""},
+		{"v1 TCP6", loopback, []byte("PROXY TCP6 2001:db8::7 2001:db8::200 40000 443\r\n"), "[2001:db8::7]:40000", ""},
+		{"v1 UNKNOWN", loopback, []byte("PROXY UNKNOWN\r\n"), "", ""},
+		{"v2 IPv4", loopback, v2Header(t, "198.51.100.8:40001"), "198.51.100.8:40001", ""},
+		{"v2 IPv6", loopback, v2Header(t, "[2001:db8::8]:40001"), "[2001:db8::8]:40001", ""},
+		{"v2 LOCAL", loopback, v2Local(t), "", ""},
+		{"direct client", others, nil, "", ""},
+		{"direct client, nobody trusted", nil, nil, "", ""},
+		{"untrusted v1", others, []byte("PROXY TCP4 198.51.100.7 192.0.2.200 40000 443\r\n"), "", "from untrusted"},
+		{"untrusted v2", others, v2Header(t, "198.51.100.8:40001"), "", "from untrusted"},
+		{"trusted without header", loopback, nil, "", "no PROXY header from trusted"},
+		{"trusted, bad header", loopback, []byte("PROXY TCP4 nonsense\r\n"), "", "bad PROXY header from trusted"},
+		{"trusted, v1 line too long", loopback, []byte(long), "", "bad PROXY header from trusted"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			send := append(append([]byte(nil), tt.header...), req...)
+
+			// The listener's answer.
+			client, server := proxyPair(t, tt.trusted, 5*time.Second)
+			if _, err := client.Write(send); err != nil {
+				t.Fatal(err)
+			}
+			_, rerr := server.Read(make([]byte, 1))
+			peer := netip.MustParseAddrPort(client.LocalAddr().String())
+			listenerRemote := server.RemoteAddr().String()
+
+			// Header's, a byte more each time.
+			p := NewProxyProtocol(tt.trusted, 5*time.Second)
+			var (
+				got netip.AddrPort
+				n   int
+				err error
+				k   int
+			)
+			for k = 1; k <= len(send); k++ {
+				if got, n, err = p.Header(peer, send[:k]); !errors.Is(err, io.ErrUnexpectedEOF) {
+					break
+				}
+			}
+			if k > len(send) {
+				t.Fatalf("no answer from all %d bytes", len(send))
+			}
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Header: %v, want an error containing %q", err, tt.wantErr)
+				}
+				if rerr == nil || !strings.Contains(rerr.Error(), tt.wantErr) {
+					t.Errorf("the listener's Read: %v, want it to refuse as Header did", rerr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Header: %v", err)
+			}
+			if rerr != nil {
+				t.Errorf("the listener's Read: %v, want the request", rerr)
+			}
+			if n != len(tt.header) || k > len(tt.header)+5 {
+				t.Errorf("Header: length %d after %d bytes, want %d as soon as the header is whole", n, k, len(tt.header))
+			}
+			want := tt.wantRemote
+			if want == "" {
+				want = peer.String()
+				if got.IsValid() {
+					t.Errorf("Header: client %s, want the peer's own address kept", got)
+				}
+			} else if got.String() != want {
+				t.Errorf("Header: client %s, want %s", got, want)
+			}
+			if listenerRemote != want {
+				t.Errorf("the listener's RemoteAddr %s, want %s as Header", listenerRemote, want)
+			}
+			// Later bytes do not change the answer.
+			if got2, n2, err2 := p.Header(peer, send); got2 != got || n2 != n || err2 != nil {
+				t.Errorf("Header on all bytes: %v, %d, %v; want %v, %d, nil", got2, n2, err2, got, n)
+			}
+		})
+	}
+	t.Run("unix peer", func(t *testing.T) {
+		p := NewProxyProtocol([]netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}, time.Second)
+		if _, _, err := p.Header(netip.AddrPort{}, []byte("PROXY UNKNOWN\r\n")); err == nil || !strings.Contains(err.Error(), "untrusted @") {
+			t.Errorf("a header from a unix peer: %v, want it refused as untrusted @", err)
+		}
+		if got, n, err := p.Header(netip.AddrPort{}, []byte(req)); got.IsValid() || n != 0 || err != nil {
+			t.Errorf("a direct unix peer: %v, %d, %v; want it kept", got, n, err)
+		}
+	})
+}

@@ -49,30 +49,31 @@ import (
 // Resolve, and no Dial, recording or traffic glyphs), WebSocket upgrades
 // are taken off ln and bridged without net/http, and the listener
 // returned yields only the connections left to net/http. Otherwise it
-// returns ln. Closing the returned listener closes ln and every
+// returns ln, or with opts.Proxy a listener whose connections read their
+// PROXY header. Closing the returned listener closes ln and every
 // connection still sending its request on the loop.
 func (s *Server) Listener(ln net.Listener, opts ListenOptions) net.Listener {
 	switch ln.(type) {
 	case *net.TCPListener, *net.UnixListener:
 	default:
-		return ln // TLS, PROXY protocol: net/http's way
+		return netHTTPListener(ln, opts) // TLS: net/http's way
 	}
 	if s.eng == nil {
-		return ln
+		return netHTTPListener(ln, opts)
 	}
 	cfg := &s.cfg
 	if cfg.Dial != nil || cfg.Record != nil || s.traffic != nil {
-		return ln
+		return netHTTPListener(ln, opts)
 	}
 	hooks := cfg.Resolve != nil || cfg.Authorize != nil
 	target, host, ok := fixedTarget(cfg.Target)
 	if !ok && !hooks {
-		return ln
+		return netHTTPListener(ln, opts)
 	}
 	a, err := newAcceptor(s, ln, opts, target, host, hooks)
 	if err != nil {
 		s.log.Warnf("accepting on the event loop: %v; using net/http", err)
-		return ln
+		return netHTTPListener(ln, opts)
 	}
 	return a
 }
@@ -255,7 +256,7 @@ func (a *acceptor) run() {
 func (a *acceptor) take(fd int, peer string) {
 	l, err := a.s.eng.assignAccepted()
 	if err != nil {
-		a.handoff(fd, nil) // stopping, or no loop (out of descriptors): net/http's way
+		a.handoff(fd, nil, netip.AddrPort{}, false) // stopping, or no loop (out of descriptors): net/http's way
 		return
 	}
 	pc := &pendingConn{a: a, l: l, cfd: fd, tfd: -1, peer: peer}
@@ -278,7 +279,7 @@ func (a *acceptor) take(fd int, peer string) {
 	l.mu.Unlock()
 	if err != nil {
 		pc.forget(true) // never listed: only the count to give back
-		a.handoff(fd, nil)
+		a.handoff(fd, nil, netip.AddrPort{}, false)
 		return
 	}
 	// Shutdown or Drain may have dropped the reading connections between
@@ -293,15 +294,25 @@ func (a *acceptor) take(fd int, peer string) {
 }
 
 // handoff gives net/http the connection on fd (not in any epoll set),
-// with the bytes already read from it.
-func (a *acceptor) handoff(fd int, read []byte) {
+// with the bytes already read from it after its PROXY header, if any.
+// With ListenOptions.Proxy, headerRead says whether that header was read
+// (and client is the address it named, if any); if not, the connection
+// reads it itself.
+func (a *acceptor) handoff(fd int, read []byte, client netip.AddrPort, headerRead bool) {
 	c, err := fileConn(fd)
 	if err != nil {
 		a.s.log.Warnf("handing a connection to net/http: %v", err)
 		return
 	}
-	if len(read) > 0 {
-		c = &prefixConn{Conn: c, pre: read}
+	if len(read) > 0 || client.IsValid() {
+		pc := &prefixConn{Conn: c, pre: read}
+		if client.IsValid() {
+			pc.remote = net.TCPAddrFromAddrPort(client)
+		}
+		c = pc
+	}
+	if a.opts.Proxy != nil && !headerRead {
+		c = a.opts.Proxy.Wrap(c)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -325,10 +336,20 @@ func fileConn(fd int) (net.Conn, error) {
 	return net.FileConn(f)
 }
 
-// prefixConn is a connection whose first bytes were read already.
+// prefixConn is a connection whose first bytes were read already, and
+// whose client a PROXY header may have named.
 type prefixConn struct {
 	net.Conn
-	pre []byte
+	pre    []byte
+	remote net.Addr // nil: the socket's peer
+}
+
+// RemoteAddr returns the client.
+func (c *prefixConn) RemoteAddr() net.Addr {
+	if c.remote != nil {
+		return c.remote
+	}
+	return c.Conn.RemoteAddr()
 }
 
 // Read returns what was read already, then reads the connection.
@@ -430,6 +451,12 @@ type pendingConn struct {
 	buf  *[]byte // the request so far: a pooled buffer, or one grown past it
 	n    int
 	rest []byte // what came after the request: the client's first frames
+
+	// With ListenOptions.Proxy: whether the PROXY header was read (and
+	// taken out of buf), and the client it named, if any (peer then
+	// names it too).
+	headerRead bool
+	proxied    netip.AddrPort
 
 	dialing    bool
 	ended      bool // forgotten: handed off, closed or a session
@@ -637,6 +664,11 @@ func (pc *pendingConn) readRequest() {
 		}
 		b := *pc.buf
 		if pc.n == len(b) {
+			if len(b) >= limit && pc.a.opts.Proxy != nil && !pc.headerRead {
+				s.log.Warnf("%s: refused: a PROXY header longer than %d bytes", pc.peer, limit)
+				pc.drop()
+				return
+			}
 			if len(b) >= limit {
 				// Too large for the loop: net/http answers 431.
 				pc.giveUp()
@@ -660,11 +692,44 @@ func (pc *pendingConn) readRequest() {
 		}
 		from := max(0, pc.n-3)
 		pc.n += n
+		if pc.a.opts.Proxy != nil && !pc.headerRead {
+			if !pc.proxyHeader() {
+				if pc.cfd < 0 {
+					return // refused
+				}
+				continue // more to read
+			}
+			from = 0
+		}
 		if end := headEnd(b[:pc.n], from); end >= 0 {
 			pc.upgrade(b[:end], b[end:pc.n])
 			return
 		}
 	}
+}
+
+// proxyHeader reads the PROXY header at the start of what was read
+// (ListenOptions.Proxy) and takes it out of pc.buf. It reports whether
+// the header was read: if not, either more is needed, or pc was refused
+// and dropped (its cfd then is -1).
+func (pc *pendingConn) proxyHeader() bool {
+	b := (*pc.buf)[:pc.n]
+	peer, _ := netip.ParseAddrPort(pc.peer) // a unix peer's "@" gives the zero AddrPort
+	client, n, err := pc.a.opts.Proxy.Header(peer, b)
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return false
+	case err != nil:
+		pc.a.s.log.Warnf("%s: refused: %v", pc.peer, err)
+		pc.drop()
+		return false
+	}
+	pc.headerRead = true
+	if client.IsValid() {
+		pc.proxied, pc.peer = client, client.String()
+	}
+	pc.n = copy(b, b[n:])
+	return true
 }
 
 // headEnd returns the length of the request head in b (up to and
@@ -1255,7 +1320,7 @@ func (pc *pendingConn) giveUp() {
 	cfd := pc.cfd
 	pc.cfd = -1
 	unix.EpollCtl(pc.l.epfd, unix.EPOLL_CTL_DEL, cfd, nil)
-	pc.a.handoff(cfd, read)
+	pc.a.handoff(cfd, read, pc.proxied, pc.headerRead)
 }
 
 // drop closes a pending connection.

@@ -26,6 +26,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"wsbridge/access"
 	"wsbridge/frames"
 	"wsbridge/internal/testpeer"
 )
@@ -1101,6 +1102,125 @@ func serveOn(t *testing.T, ln net.Listener, cfg Config) net.Listener {
 		}
 	})
 	return sl
+}
+
+// TestListenerProxy: with ListenOptions.Proxy, the loop reads the PROXY
+// header before the request and names the session's client by it; what
+// it hands net/http (a page) keeps that client, and without the loop
+// net/http's connections read the header themselves. Refused headers
+// close the connection without an answer.
+func TestListenerProxy(t *testing.T) {
+	tgt := startTarget(t, echoTarget)
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.RemoteAddr) })
+	loopback := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	const v1 = "PROXY TCP4 203.0.113.7 127.0.0.1 5555 80\r\n"
+	v2 := "\r\n\r\n\x00\r\nQUIT\n\x21\x11\x00\x0c" + "\xc6\x33\x64\x08\x7f\x00\x00\x01\x9c\x41\x00\x50" // 198.51.100.8:40001 → 127.0.0.1:80
+
+	// serve runs a Server behind a listener reading PROXY headers from
+	// trusted peers, and reports net/http's connection states.
+	serve := func(t *testing.T, cfg Config, trusted []netip.Prefix) (addr string, rec *recorder, states chan http.ConnState, lw *testLogWriter, onLoop bool) {
+		cfg.Fallback = page
+		rec = hooks(&cfg)
+		lf := testLogger(t)
+		cfg.LoggerFactory = lf
+		s, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sl := s.Listener(ln, ListenOptions{HandshakeTimeout: 5 * time.Second, Proxy: access.NewProxyProtocol(trusted, 5*time.Second)})
+		states = make(chan http.ConnState, 100)
+		hs := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second, ConnState: func(_ net.Conn, st http.ConnState) { states <- st }}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			hs.Serve(sl)
+		}()
+		t.Cleanup(func() {
+			hs.Close()
+			<-done
+			if err := s.Shutdown(context.Background()); err != nil {
+				t.Error(err)
+			}
+		})
+		_, isListener := sl.(*acceptor)
+		return ln.Addr().String(), rec, states, lf.Writer.(*testLogWriter), isListener
+	}
+	// session runs a whole session after header, and returns its stats.
+	session := func(t *testing.T, addr string, rec *recorder, header string) SessionStats {
+		t.Helper()
+		conn := sendRaw(t, addr, header)
+		c, resp, err := handshakeWS(conn, "/", addr)
+		if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+			t.Fatalf("upgrade: got %v, %v; want 101", resp, err)
+		}
+		echoThrough(t, c, "behind a balancer")
+		c.wr.WriteClose(frames.CloseNormal, "")
+		c.expectClose(t, frames.CloseNormal, "")
+		return rec.checkEnd(t, "client", 1000, 17, 17)
+	}
+	// closed checks that the bridge closes conn without an answer.
+	closed := func(t *testing.T, conn net.Conn) {
+		t.Helper()
+		if b, err := io.ReadAll(conn); err != nil || len(b) > 0 {
+			t.Errorf("got %q, %v; want the connection closed without an answer", b, err)
+		}
+	}
+
+	for _, way := range []struct {
+		name string
+		cfg  Config
+	}{{"loop", Config{Target: tgt.addr}}, {"net/http", Config{Target: tgt.addr, DisableEventLoop: true}}} {
+		t.Run(way.name, func(t *testing.T) {
+			addr, rec, states, lw, onLoop := serve(t, way.cfg, loopback)
+			if onLoop != !way.cfg.DisableEventLoop {
+				t.Fatalf("on the loop: %v", onLoop)
+			}
+			for _, tc := range []struct{ name, header, client string }{
+				{"v1", v1, "203.0.113.7:5555"},
+				{"v2", v2, "198.51.100.8:40001"},
+				{"LOCAL", "PROXY UNKNOWN\r\n", "127.0.0.1:"},
+			} {
+				if st := session(t, addr, rec, tc.header); !strings.HasPrefix(st.Client, tc.client) {
+					t.Errorf("%s: stats client %q, want %s", tc.name, st.Client, tc.client)
+				}
+			}
+			if onLoop {
+				select {
+				case st := <-states:
+					t.Fatalf("net/http saw an upgrade's connection (%v), want it taken by the loop", st)
+				default:
+				}
+			}
+			// A page: net/http answers, with the client the header named.
+			conn := sendRaw(t, addr, v1+"GET /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			if string(body) != "203.0.113.7:5555" {
+				t.Errorf("page: r.RemoteAddr %q, want the header's client", body)
+			}
+			// No header from a trusted peer, or a bad one: closed.
+			closed(t, sendRaw(t, addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+			closed(t, sendRaw(t, addr, "PROXY TCP4 nonsense\r\n"))
+			if onLoop && !strings.Contains(lw.String(), "refused: access: no PROXY header from trusted 127.0.0.1:") {
+				t.Errorf("the log does not say why the connection was refused:\n%s", lw)
+			}
+		})
+	}
+
+	t.Run("untrusted peer", func(t *testing.T) {
+		addr, rec, _, _, _ := serve(t, Config{Target: tgt.addr}, []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")})
+		if st := session(t, addr, rec, ""); !strings.HasPrefix(st.Client, "127.0.0.1:") {
+			t.Errorf("a direct client: stats client %q, want its own address", st.Client)
+		}
+		closed(t, sendRaw(t, addr, v1))
+	})
 }
 
 // TestListenerUnix: a unix listener is accepted from on the loop too; its

@@ -203,4 +203,23 @@ type ListenOptions struct {
 	// MaxHeaderBytes bounds the request line and headers
 	// (http.Server.MaxHeaderBytes); zero means http.DefaultMaxHeaderBytes.
 	MaxHeaderBytes int
+	// Proxy, if not nil, reads the PROXY protocol header (HAProxy's) that
+	// load balancers send before each connection's request, on the loop
+	// and on the connections left to net/http; the client it names is the
+	// request's RemoteAddr. It is for a plain TCP or unix listener, whose
+	// connections start with the header.
+	Proxy ProxyHeaders
+}
+
+// ProxyHeaders reads PROXY protocol headers (access.ProxyProtocol).
+type ProxyHeaders interface {
+	// Header reads the header at the start of b, the first bytes from
+	// peer (the zero AddrPort for a unix peer): the client it names (the
+	// zero AddrPort keeps peer) and its length (0: no header).
+	// io.ErrUnexpectedEOF asks for more bytes; any other error refuses
+	// the connection and says why.
+	Header(peer netip.AddrPort, b []byte) (client netip.AddrPort, n int, err error)
+	// Wrap returns c reading its header itself: for a connection handed
+	// to net/http before anything was read from it.
+	Wrap(c net.Conn) net.Conn
 }

@@ -31,9 +31,10 @@
 // upgrades it and starts the session. Server.Listener takes that work off
 // net/http where it can (Linux, the event loop, a plain TCP or unix
 // listener, no Config.Dial, recording or traffic glyphs): the loops
-// accept, read and check the request, connect to the target without
-// blocking and answer 101 themselves, and hand net/http only what they do
-// not take, with the bytes already read (accept_linux.go). What may block
+// accept, read the PROXY header if any (ListenOptions.Proxy), read and
+// check the request, connect to the target without blocking and answer
+// 101 themselves, and hand net/http only what they do not take, with the
+// bytes already read (accept_linux.go). What may block
 // (Authorize, Resolve, resolving a host name) runs on a goroutine of the
 // connection's own, which hands its result back to the loop.
 package tunnel

@@ -28,6 +28,9 @@ func (es *evSession) abort()                                           {}
 
 func (e *engine) kickAll() {}
 
-// Listener returns ln: without the event loop, net/http reads every
-// request (see the Linux version).
-func (s *Server) Listener(ln net.Listener, opts ListenOptions) net.Listener { return ln }
+// Listener returns ln (with opts.Proxy, reading each connection's PROXY
+// header): without the event loop, net/http reads every request (see the
+// Linux version).
+func (s *Server) Listener(ln net.Listener, opts ListenOptions) net.Listener {
+	return netHTTPListener(ln, opts)
+}
