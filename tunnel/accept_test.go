@@ -730,23 +730,44 @@ func TestListenerChurn(t *testing.T) {
 			return Route{Network: "tcp", Addr: net.JoinHostPort("localhost", port)}, nil
 		case "closed":
 			return Route{Network: "tcp", Addr: closed}, nil
+		case "denied": // refused by AllowTarget, where it is set
+			return Route{Network: "tcp", Addr: net.JoinHostPort("127.0.0.2", port)}, nil
 		}
 		return Route{}, &HandshakeError{Status: http.StatusNotFound, Msg: "unknown token"}
 	}
+	allow := func(ap netip.AddrPort) bool { return ap.Addr() == netip.MustParseAddr("127.0.0.1") }
 	for _, tc := range []struct {
 		name   string
 		cfg    Config
 		tokens []string
+		proxy  bool // behind a balancer: every client sends a PROXY header
 	}{
-		{"Resolve", Config{Resolve: resolve}, []string{"good", "named", "closed", "nope"}},
-		{"Target by name", Config{Target: net.JoinHostPort("localhost", port)}, []string{"good"}},
+		{"Resolve", Config{Resolve: resolve}, []string{"good", "named", "closed", "nope"}, false},
+		{"Target by name", Config{Target: net.JoinHostPort("localhost", port)}, []string{"good"}, false},
+		{"PROXY header, AllowTarget", Config{Resolve: resolve, AllowTarget: allow}, []string{"good", "named", "closed", "nope", "denied"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.cfg.LoggerFactory = quietLogger()
-			s, addr := listenBridge(t, tc.cfg, nil)
-			c0, _ := dialPath(t, addr, "/?token=good") // starts a loop
-			echoThrough(t, c0, "warm")
-			c0.conn.Close()
+			var (
+				s      *Server
+				addr   string
+				header string
+				ways   = 3
+			)
+			if tc.proxy {
+				var onLoop bool
+				addr, s, _, _, _, onLoop = serveProxied(t, tc.cfg, loopback)
+				if !onLoop {
+					t.Fatal("Listener returned its listener: want the event loop's accept path")
+				}
+				header, ways = "PROXY TCP4 203.0.113.7 127.0.0.1 5555 80\r\n", 4
+			} else {
+				s, addr = listenBridge(t, tc.cfg, nil)
+			}
+			// A first session starts a loop.
+			if err := churnClient(addr, "good", 2, header); err != nil {
+				t.Fatal(err)
+			}
 			eventually(t, "the first session's end", func() bool { return s.Active() == 0 })
 			fds0, gs0 := openFDs(t), runtime.NumGoroutine()
 
@@ -755,8 +776,8 @@ func TestListenerChurn(t *testing.T) {
 			for i := range n {
 				wg.Go(func() {
 					k := len(tc.tokens)
-					tok, way := tc.tokens[i%k], i/k%3
-					if err := churnClient(addr, tok, way); err != nil {
+					tok, way := tc.tokens[i%k], i/k%ways
+					if err := churnClient(addr, tok, way, header); err != nil {
 						t.Errorf("client %d (%s, way %d): %v", i, tok, way, err)
 					}
 				})
@@ -770,17 +791,25 @@ func TestListenerChurn(t *testing.T) {
 	}
 }
 
-// churnClient asks addr for token's route and leaves after sending the
-// request (way 0), after reading the answer (1), or after a whole session
-// (2): an echo and a Close for a good route (or one by name), the dial's
-// Close 1011 for a closed one.
-func churnClient(addr, tok string, way int) error {
+// churnClient asks addr for token's route, after header if not "" (a
+// PROXY header), and leaves after sending the request (way 0), after
+// reading the answer (1), after a whole session (2: an echo and a Close
+// for a good route or one by name, the dial's Close 1011 for a closed
+// one), or halfway through header (3).
+func churnClient(addr, tok string, way int, header string) error {
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(waitFor))
+	if way == 3 {
+		_, err := io.WriteString(conn, header[:len(header)/2])
+		return err
+	}
+	if _, err := io.WriteString(conn, header); err != nil {
+		return err
+	}
 	if way == 0 {
 		_, err := io.WriteString(conn, upgradeReq("GET /?token="+tok+" HTTP/1.1"))
 		return err
@@ -789,10 +818,10 @@ func churnClient(addr, tok string, way int) error {
 	if err != nil {
 		return err
 	}
-	if want := map[string]int{"good": 101, "named": 101, "closed": 101, "nope": 404}[tok]; resp.StatusCode != want {
+	if want := map[string]int{"good": 101, "named": 101, "closed": 101, "nope": 404, "denied": 403}[tok]; resp.StatusCode != want {
 		return fmt.Errorf("got %d, want %d", resp.StatusCode, want)
 	}
-	if way == 1 || tok == "nope" {
+	if way == 1 || resp.StatusCode != http.StatusSwitchingProtocols {
 		return nil
 	}
 	good := tok == "good" || tok == "named"
@@ -1104,6 +1133,54 @@ func serveOn(t *testing.T, ln net.Listener, cfg Config) net.Listener {
 	return sl
 }
 
+// loopback trusts the tests' own connections to send PROXY headers.
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+
+// serveProxied runs a Server for cfg behind a listener reading PROXY
+// headers from trusted peers (through Server.Listener, with a page that
+// answers r.RemoteAddr), and reports net/http's connection states and
+// whether the loop accepts.
+func serveProxied(t *testing.T, cfg Config, trusted []netip.Prefix) (addr string, s *Server, rec *recorder, states chan http.ConnState, lw *testLogWriter, onLoop bool) {
+	t.Helper()
+	cfg.Fallback = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.RemoteAddr) })
+	rec = hooks(&cfg)
+	if cfg.LoggerFactory == nil {
+		lf := testLogger(t)
+		cfg.LoggerFactory = lf
+		lw = lf.Writer.(*testLogWriter)
+	}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sl := s.Listener(ln, ListenOptions{HandshakeTimeout: 5 * time.Second, Proxy: access.NewProxyProtocol(trusted, 5*time.Second)})
+	states = make(chan http.ConnState, 1000)
+	hs := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second, ConnState: func(_ net.Conn, st http.ConnState) {
+		select {
+		case states <- st:
+		default:
+		}
+	}}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		hs.Serve(sl)
+	}()
+	t.Cleanup(func() {
+		hs.Close()
+		<-done
+		if err := s.Shutdown(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	_, onLoop = sl.(*acceptor)
+	return ln.Addr().String(), s, rec, states, lw, onLoop
+}
+
 // TestListenerProxy: with ListenOptions.Proxy, the loop reads the PROXY
 // header before the request and names the session's client by it; what
 // it hands net/http (a page) keeps that client, and without the loop
@@ -1111,44 +1188,9 @@ func serveOn(t *testing.T, ln net.Listener, cfg Config) net.Listener {
 // close the connection without an answer.
 func TestListenerProxy(t *testing.T) {
 	tgt := startTarget(t, echoTarget)
-	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.RemoteAddr) })
-	loopback := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	const v1 = "PROXY TCP4 203.0.113.7 127.0.0.1 5555 80\r\n"
 	v2 := "\r\n\r\n\x00\r\nQUIT\n\x21\x11\x00\x0c" + "\xc6\x33\x64\x08\x7f\x00\x00\x01\x9c\x41\x00\x50" // 198.51.100.8:40001 → 127.0.0.1:80
 
-	// serve runs a Server behind a listener reading PROXY headers from
-	// trusted peers, and reports net/http's connection states.
-	serve := func(t *testing.T, cfg Config, trusted []netip.Prefix) (addr string, rec *recorder, states chan http.ConnState, lw *testLogWriter, onLoop bool) {
-		cfg.Fallback = page
-		rec = hooks(&cfg)
-		lf := testLogger(t)
-		cfg.LoggerFactory = lf
-		s, err := New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		sl := s.Listener(ln, ListenOptions{HandshakeTimeout: 5 * time.Second, Proxy: access.NewProxyProtocol(trusted, 5*time.Second)})
-		states = make(chan http.ConnState, 100)
-		hs := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second, ConnState: func(_ net.Conn, st http.ConnState) { states <- st }}
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			hs.Serve(sl)
-		}()
-		t.Cleanup(func() {
-			hs.Close()
-			<-done
-			if err := s.Shutdown(context.Background()); err != nil {
-				t.Error(err)
-			}
-		})
-		_, isListener := sl.(*acceptor)
-		return ln.Addr().String(), rec, states, lf.Writer.(*testLogWriter), isListener
-	}
 	// session runs a whole session after header, and returns its stats.
 	session := func(t *testing.T, addr string, rec *recorder, header string) SessionStats {
 		t.Helper()
@@ -1175,7 +1217,7 @@ func TestListenerProxy(t *testing.T) {
 		cfg  Config
 	}{{"loop", Config{Target: tgt.addr}}, {"net/http", Config{Target: tgt.addr, DisableEventLoop: true}}} {
 		t.Run(way.name, func(t *testing.T) {
-			addr, rec, states, lw, onLoop := serve(t, way.cfg, loopback)
+			addr, _, rec, states, lw, onLoop := serveProxied(t, way.cfg, loopback)
 			if onLoop != !way.cfg.DisableEventLoop {
 				t.Fatalf("on the loop: %v", onLoop)
 			}
@@ -1215,7 +1257,7 @@ func TestListenerProxy(t *testing.T) {
 	}
 
 	t.Run("untrusted peer", func(t *testing.T) {
-		addr, rec, _, _, _ := serve(t, Config{Target: tgt.addr}, []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")})
+		addr, _, rec, _, _, _ := serveProxied(t, Config{Target: tgt.addr}, []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")})
 		if st := session(t, addr, rec, ""); !strings.HasPrefix(st.Client, "127.0.0.1:") {
 			t.Errorf("a direct client: stats client %q, want its own address", st.Client)
 		}
