@@ -1116,8 +1116,15 @@ func serveOn(t *testing.T, ln net.Listener, cfg Config) net.Listener {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sl := s.Listener(ln, ListenOptions{})
-	hs := &http.Server{Handler: s}
+	return serveListener(t, s, ln, ListenOptions{}, &http.Server{Handler: s})
+}
+
+// serveListener serves hs (whose Handler is s) on ln through
+// s.Listener(ln, opts) until the test ends, then closes hs and shuts s
+// down; it returns the listener Listener gave.
+func serveListener(t *testing.T, s *Server, ln net.Listener, opts ListenOptions, hs *http.Server) net.Listener {
+	t.Helper()
+	sl := s.Listener(ln, opts)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -1157,7 +1164,6 @@ func serveProxied(t *testing.T, cfg Config, trusted []netip.Prefix) (addr string
 	if err != nil {
 		t.Fatal(err)
 	}
-	sl := s.Listener(ln, ListenOptions{HandshakeTimeout: 5 * time.Second, Proxy: access.NewProxyProtocol(trusted, 5*time.Second)})
 	states = make(chan http.ConnState, 1000)
 	hs := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second, ConnState: func(_ net.Conn, st http.ConnState) {
 		select {
@@ -1165,19 +1171,8 @@ func serveProxied(t *testing.T, cfg Config, trusted []netip.Prefix) (addr string
 		default:
 		}
 	}}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		hs.Serve(sl)
-	}()
-	t.Cleanup(func() {
-		hs.Close()
-		<-done
-		if err := s.Shutdown(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
-	_, onLoop = sl.(*acceptor)
+	opts := ListenOptions{HandshakeTimeout: 5 * time.Second, Proxy: access.NewProxyProtocol(trusted, 5*time.Second)}
+	_, onLoop = serveListener(t, s, ln, opts, hs).(*acceptor)
 	return ln.Addr().String(), s, rec, states, lw, onLoop
 }
 
