@@ -206,7 +206,8 @@ type ListenOptions struct {
 	// Proxy, if not nil, reads the PROXY protocol header (HAProxy's) that
 	// load balancers send before each connection's request, on the loop
 	// and on the connections left to net/http; the client it names is the
-	// request's RemoteAddr. It is for a plain TCP or unix listener, whose
+	// request's RemoteAddr. On the loop the header counts towards
+	// HandshakeTimeout. It is for a plain TCP or unix listener, whose
 	// connections start with the header.
 	Proxy ProxyHeaders
 }
