@@ -104,15 +104,21 @@ func (p *ProxyProtocol) Wrap(c net.Conn) net.Conn {
 // header's length, 0 with none. While b may still turn out to hold a
 // header, err is io.ErrUnexpectedEOF: call again with more bytes. Any
 // other error refuses the connection, and says why. Header does not wait:
-// the caller bounds the time the header takes.
+// the caller bounds the time the header takes. An untrusted peer is
+// refused as soon as its bytes start with a header's signature, so that
+// it cannot make the caller hold up to 64 KiB of a header it would refuse.
 func (p *ProxyProtocol) Header(peer netip.AddrPort, b []byte) (client netip.AddrPort, n int, err error) {
-	n, more := headerLen(b)
-	if more {
-		return netip.AddrPort{}, 0, io.ErrUnexpectedEOF
-	}
 	trusted, remote := false, "@" // a unix peer, named as net/http names it
 	if peer.IsValid() {
 		trusted, remote = p.trustsAddr(peer.Addr()), peer.String()
+	}
+	n, more := headerLen(b)
+	signed := bytes.HasPrefix(b, proxyproto.SIGV1) || bytes.HasPrefix(b, proxyproto.SIGV2)
+	switch {
+	case !trusted && signed:
+		return netip.AddrPort{}, 0, p.untrusted(remote)
+	case more:
+		return netip.AddrPort{}, 0, io.ErrUnexpectedEOF
 	}
 	var hdr *proxyproto.Header
 	perr := proxyproto.ErrNoProxyProtocol
@@ -207,7 +213,7 @@ func (p *ProxyProtocol) check(remote string, trusted bool, hdr *proxyproto.Heade
 	case !trusted && (absent || timedOut):
 		return netip.AddrPort{}, nil // a direct client, as expected
 	case !trusted:
-		return netip.AddrPort{}, fmt.Errorf("access: PROXY header from untrusted %s refused", remote)
+		return netip.AddrPort{}, p.untrusted(remote)
 	case timedOut:
 		return netip.AddrPort{}, fmt.Errorf("access: no PROXY header from trusted %s within %s", remote, p.timeout)
 	case absent:
@@ -220,6 +226,12 @@ func (p *ProxyProtocol) check(remote string, trusted bool, hdr *proxyproto.Heade
 		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
 	}
 	return netip.AddrPort{}, nil
+}
+
+// untrusted is the refusal of a PROXY header from a peer not trusted to
+// send one.
+func (p *ProxyProtocol) untrusted(remote string) error {
+	return fmt.Errorf("access: PROXY header from untrusted %s refused", remote)
 }
 
 // proxyConn reads the PROXY header, if any, before the first byte of data.

@@ -379,6 +379,9 @@ func TestProxyProtocolHeader(t *testing.T) {
 				if rerr == nil || !strings.Contains(rerr.Error(), tt.wantErr) {
 					t.Errorf("the listener's Read: %v, want it to refuse as Header did", rerr)
 				}
+				if tt.wantErr == "from untrusted" && k > len(proxyproto.SIGV2) {
+					t.Errorf("an untrusted header refused after %d bytes, want at its signature", k)
+				}
 				return
 			}
 			if err != nil {
