@@ -199,12 +199,13 @@ func (rt *routing) apply(s *settings, cfg *tunnel.Config) {
 			return rt.limiter.Admit(addr)
 		}
 	}
-	switch {
-	case rt.toTarget != nil:
-		cfg.Dial = rt.dialer() // the tunnel bounds each dial by --dial-timeout
-	case rt.allow != nil:
-		// The tunnel checks each address it dials, on the event loop too.
+	if rt.allow != nil {
+		// The tunnel checks each address it dials, on the event loop too,
+		// and before --ssl-target's handshake.
 		cfg.AllowTarget = func(ap netip.AddrPort) bool { return rt.allow.Allowed(ap.Addr(), ap.Port()) }
+	}
+	if rt.toTarget != nil {
+		cfg.WrapDial = rt.toTarget.Wrap // the tunnel bounds each dial by --dial-timeout
 	}
 }
 
@@ -234,35 +235,6 @@ func (rt *routing) resolve(ctx context.Context, r *http.Request, hostToken bool)
 		return tunnel.Route{}, &tunnel.HandshakeError{Status: http.StatusServiceUnavailable, Msg: "token lookup failed; try again later"}
 	}
 	return tunnel.Route{Network: t.Network, Addr: t.Addr, Token: tok}, nil
-}
-
-// dialer dials targets over TLS (--ssl-target), enforcing --allow-target
-// on the address actually dialled (after name resolution), as the
-// tunnel's own dial does with Config.AllowTarget. A refusal is answered
-// 403 before the 101, so a probing client learns nothing about the
-// target.
-func (rt *routing) dialer() func(ctx context.Context, network, addr string) (net.Conn, error) {
-	d := &net.Dialer{KeepAlive: 30 * time.Second}
-	if rt.allow != nil {
-		d.Control = func(network, address string, c syscall.RawConn) error {
-			if strings.HasPrefix(network, "unix") {
-				return nil // unix routes come from the token source, not the client
-			}
-			return rt.allow.Control(network, address, c)
-		}
-	}
-	dial := d.DialContext
-	if rt.toTarget != nil {
-		dial = rt.toTarget.Wrap(dial)
-	}
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := dial(ctx, network, addr)
-		if errors.Is(err, access.ErrTargetNotAllowed) {
-			rt.log.Warnf("refused target %s: not in the allowed targets", addr)
-			return nil, &tunnel.HandshakeError{Status: http.StatusForbidden, Msg: "target not allowed"}
-		}
-		return c, err
-	}
 }
 
 // guard applies the auth plugin to the page and --web files (--web-auth).

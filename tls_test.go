@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -125,6 +126,37 @@ func TestTLSTarget(t *testing.T) {
 		t.Fatalf("got %d, want 101 then Close 1011", r.status)
 	}
 	bad.waitLog(t, "certificate")
+}
+
+// TestTLSTargetAllowTarget: with --ssl-target, --allow-target is applied to
+// the address dialled, before any TLS: a refused target gets no
+// connection, and the client a 403 that does not name it.
+func TestTLSTargetAllowTarget(t *testing.T) {
+	t.Parallel()
+	ca := testpeer.NewCA(t, "target CA")
+	cert, _, _ := ca.Issue(t, "vnc.test", x509.ExtKeyUsageServerAuth)
+	srvConf := &tls.Config{Certificates: []tls.Certificate{cert}}
+	in := testpeer.TCP(t, func(c *net.TCPConn) {
+		tc := tls.Server(c, srvConf)
+		defer tc.Close()
+		io.Copy(tc, tc)
+	})
+	out, outConns := countingTarget(t, "out")
+	_, inPort, _ := net.SplitHostPort(in)
+	path := filepath.Join(t.TempDir(), "tokens")
+	writeFile(t, path, "in: "+in+"\nout: "+out+"\n")
+	b := startBridge(t, "--ssl-target", "--target-ca", ca.File(t), "--target-server-name", "vnc.test",
+		"--token-plugin", "TokenFile", "--token-source", path, "--allow-target", "127.0.0.1:"+inPort, "127.0.0.1:0")
+
+	b.upgrade(t, wsReq{token: "in"}).echo(t, "to an allowed TLS target")
+	r := b.refuse(t, wsReq{token: "out"}, http.StatusForbidden, "target not allowed")
+	if strings.Contains(r.body, "127.0.0.1") {
+		t.Errorf("the refusal names the target: %q", r.body)
+	}
+	b.waitLog(t, "refused target "+out+": not in the allowed targets")
+	if n := outConns.Load(); n != 0 {
+		t.Errorf("the target outside --allow-target got %d connections, want 0", n)
+	}
 }
 
 // TestTLSStartErrors checks that TLS options that cannot work stop start-up

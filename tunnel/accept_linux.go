@@ -62,7 +62,7 @@ func (s *Server) Listener(ln net.Listener, opts ListenOptions) net.Listener {
 		return netHTTPListener(ln, opts)
 	}
 	cfg := &s.cfg
-	if cfg.Dial != nil || cfg.Record != nil || s.traffic != nil {
+	if cfg.Dial != nil || cfg.WrapDial != nil || cfg.Record != nil || s.traffic != nil {
 		return netHTTPListener(ln, opts)
 	}
 	hooks := cfg.Resolve != nil || cfg.Authorize != nil

@@ -19,6 +19,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -648,6 +649,53 @@ func TestListenerAllowTarget(t *testing.T) {
 			if _, ok := errors.AsType[Refusal](errOf(dials)); len(hs) != 1 || hs[0] != "forbidden" || len(dials) != 1 || !ok {
 				t.Errorf("%s: observer got %v, %v; want [forbidden] and one refused dial", way.name, hs, dials)
 			}
+		}
+	})
+
+	// WrapDial (TLS towards the target, in the binary) wraps the dial that
+	// applies AllowTarget: a refused address fails the inner dial, before
+	// the wrapper's layer would have spoken to it.
+	t.Run("WrapDial", func(t *testing.T) {
+		routes := map[string]Route{
+			"in":  {Network: "tcp", Addr: tgt.addr},
+			"out": {Network: "tcp", Addr: out.Addr().String()},
+		}
+		var wrapped, layered atomic.Int32
+		cfg := Config{Resolve: tokenRoutes(routes), AllowTarget: allow,
+			WrapDial: func(dial func(context.Context, string, string) (net.Conn, error)) func(context.Context, string, string) (net.Conn, error) {
+				wrapped.Add(1)
+				return func(ctx context.Context, network, addr string) (net.Conn, error) {
+					c, err := dial(ctx, network, addr)
+					if err != nil {
+						return nil, err
+					}
+					layered.Add(1)
+					// A layer over the socket that keeps its half-close.
+					return struct{ *net.TCPConn }{c.(*net.TCPConn)}, nil
+				}
+			}}
+		b := serveBridge(t, cfg, nil, true)
+		if b.onLoop {
+			t.Fatal("Listener took a Server with WrapDial onto the event loop, whose connect is its own")
+		}
+		if wrapped.Load() != 1 {
+			t.Fatalf("WrapDial called %d times by New, want once", wrapped.Load())
+		}
+		c, resp := dialPath(t, b.addr, "/?token=in")
+		if resp.StatusCode != 101 {
+			t.Fatalf("token in: got %d, want 101", resp.StatusCode)
+		}
+		echoThrough(t, c, "through the wrapped dial")
+		c.wr.WriteClose(frames.CloseNormal, "")
+		c.expectClose(t, frames.CloseNormal, "")
+		if _, resp := dialPath(t, b.addr, "/?token=out"); resp.StatusCode != 403 {
+			t.Fatalf("token out: got %d, want 403", resp.StatusCode)
+		}
+		if n := layered.Load(); n != 1 {
+			t.Errorf("the wrapper layered %d connections, want 1 (the refused one never connected)", n)
+		}
+		if !strings.Contains(b.log.String(), "refused target "+routes["out"].Addr+": not in the allowed targets") {
+			t.Errorf("the log does not name the refused target:\n%s", b.log.String())
 		}
 	})
 

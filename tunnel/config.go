@@ -71,6 +71,14 @@ type Config struct {
 	// asked. A Dial given here makes its own checks instead.
 	AllowTarget func(netip.AddrPort) bool
 
+	// WrapDial, if not nil, is given the Server's dial (Dial, or the
+	// default one that applies AllowTarget) and returns the dial the
+	// Server uses: one that adds a layer over each connection it opens,
+	// such as TLS towards the target. The event loop then leaves accepting
+	// and dialling to net/http and that dial; a session whose connection
+	// is not a plain socket runs on goroutines.
+	WrapDial func(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error)
+
 	// DialTimeout bounds the connection to the target. Zero means
 	// DefaultDialTimeout; negative means no timeout (the risk: a
 	// black-holed target holds the client until the OS gives up).

@@ -88,6 +88,9 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.dial = d.DialContext
 	}
+	if cfg.WrapDial != nil {
+		s.dial = cfg.WrapDial(s.dial)
+	}
 	size := frames.MaxHeaderLen + cfg.MaxFrameSize
 	s.bufs.New = func() any { b := make([]byte, size); return &b }
 	s.small.New = func() any { b := make([]byte, smallBufSize); return &b }
