@@ -756,7 +756,11 @@ func headEnd(b []byte, from int) int {
 // to net/http.
 func (pc *pendingConn) upgrade(head, rest []byte) {
 	s := pc.a.s
-	r, err := http.ReadRequest(bufio.NewReaderSize(bytes.NewReader(head), len(head)))
+	r := parseUpgrade(head)
+	var err error
+	if r == nil {
+		r, err = http.ReadRequest(bufio.NewReaderSize(bytes.NewReader(head), len(head)))
+	}
 	if err != nil || !plainUpgrade(r) {
 		pc.giveUp()
 		return
