@@ -94,26 +94,24 @@ func TestTLSClientCert(t *testing.T) {
 	}
 }
 
-// TestTLSTarget bridges to a TLS target verified with --target-ca.
-func TestTLSTarget(t *testing.T) {
-	t.Parallel()
+// tlsEchoTarget runs a TLS echo server whose certificate, for vnc.test,
+// comes from a fresh CA, and returns its address and the CA.
+func tlsEchoTarget(t *testing.T) (string, *testpeer.CA) {
 	ca := testpeer.NewCA(t, "target CA")
 	cert, _, _ := ca.Issue(t, "vnc.test", x509.ExtKeyUsageServerAuth)
 	srvConf := &tls.Config{Certificates: []tls.Certificate{cert}}
-	target := testpeer.TCP(t, func(c *net.TCPConn) {
+	addr := testpeer.TCP(t, func(c *net.TCPConn) {
 		tc := tls.Server(c, srvConf)
 		defer tc.Close()
-		buf := make([]byte, 4096)
-		for {
-			n, err := tc.Read(buf)
-			if n > 0 {
-				tc.Write(buf[:n])
-			}
-			if err != nil {
-				return
-			}
-		}
+		io.Copy(tc, tc)
 	})
+	return addr, ca
+}
+
+// TestTLSTarget bridges to a TLS target verified with --target-ca.
+func TestTLSTarget(t *testing.T) {
+	t.Parallel()
+	target, ca := tlsEchoTarget(t)
 	b := startBridge(t, "--ssl-target", "--target-ca", ca.File(t), "--target-server-name", "vnc.test", "127.0.0.1:0", target)
 	b.upgrade(t, wsReq{}).echo(t, "to a TLS target")
 
@@ -133,14 +131,7 @@ func TestTLSTarget(t *testing.T) {
 // connection, and the client a 403 that does not name it.
 func TestTLSTargetAllowTarget(t *testing.T) {
 	t.Parallel()
-	ca := testpeer.NewCA(t, "target CA")
-	cert, _, _ := ca.Issue(t, "vnc.test", x509.ExtKeyUsageServerAuth)
-	srvConf := &tls.Config{Certificates: []tls.Certificate{cert}}
-	in := testpeer.TCP(t, func(c *net.TCPConn) {
-		tc := tls.Server(c, srvConf)
-		defer tc.Close()
-		io.Copy(tc, tc)
-	})
+	in, ca := tlsEchoTarget(t)
 	out, outConns := countingTarget(t, "out")
 	_, inPort, _ := net.SplitHostPort(in)
 	path := filepath.Join(t.TempDir(), "tokens")
