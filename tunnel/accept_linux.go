@@ -1182,11 +1182,7 @@ func (pc *pendingConn) dialExpired() {
 // is tried.
 func (pc *pendingConn) connected() {
 	s := pc.a.s
-	errno, err := unix.GetsockoptInt(pc.tfd, unix.SOL_SOCKET, unix.SO_ERROR)
-	if err == nil && errno != 0 {
-		err = unix.Errno(errno)
-	}
-	if err != nil {
+	if err := pc.connectError(); err != nil {
 		pc.dialErr = sysErr("connect", err)
 		pc.closeTarget()
 		pc.connectNext()
@@ -1202,6 +1198,21 @@ func (pc *pendingConn) connected() {
 		return
 	}
 	pc.start()
+}
+
+// connectError is how the connect ended. A socket that is still
+// connecting reports no EPOLLOUT, and one whose connect failed reports
+// EPOLLERR with it: only then (or after a FIN, which may have come with
+// an error) is SO_ERROR asked for, a system call per connection saved.
+func (pc *pendingConn) connectError() error {
+	if !pc.tHup {
+		return nil
+	}
+	errno, err := unix.GetsockoptInt(pc.tfd, unix.SOL_SOCKET, unix.SO_ERROR)
+	if err == nil && errno != 0 {
+		err = unix.Errno(errno)
+	}
+	return err
 }
 
 // write101 answers the upgrade; a fresh socket takes it whole.

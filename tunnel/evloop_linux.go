@@ -149,6 +149,7 @@ type evSession struct {
 	clientDone bool // nothing more is read from the client
 	targetDone bool // nothing more is read from the target
 	closeSent  bool // this side sent its Close
+	finNext    bool // close follows the next write: hold it for the FIN
 	finWanted  bool // send the target a FIN once up is empty
 	finSent    bool
 	closeUp    bool // close the session once up is empty
@@ -934,9 +935,12 @@ func (es *evSession) sendClient(what string, bufs ...[]byte) {
 	n := 0
 	if es.down.empty() && es.cOut {
 		var err error
-		if len(bufs) == 1 {
+		switch {
+		case len(bufs) == 1 && es.finNext:
+			n, err = sysSendMore(es.l.raw, es.cfd, bufs[0])
+		case len(bufs) == 1:
 			n, err = sysWrite(es.l.raw, es.cfd, bufs[0])
-		} else {
+		default:
 			n, err = es.l.writev(es.cfd, bufs)
 		}
 		if err != nil && err != unix.EAGAIN {
@@ -1022,7 +1026,12 @@ func (es *evSession) targetEOF() {
 	peerClose, code, reason := p.peerClose, p.peerCode, p.peerReason
 	p.mu.Unlock()
 	if peerClose {
+		// The closing handshake ends here, and closeAll follows at once:
+		// the Close is held back (MSG_MORE) for the FIN that close sends,
+		// so that the client gets both in one segment and one wakeup.
+		es.finNext = true
 		es.writeClose(code, reason)
+		es.finNext = false
 		es.closeDown = true
 		return
 	}
@@ -1276,33 +1285,40 @@ func (l *loop) read(fd int, b []byte) (int, error) {
 
 // sysRead reads once, retrying on EINTR; raw skips the runtime.
 func sysRead(raw bool, fd int, b []byte) (int, error) {
-	return sysCall(raw, unix.SYS_READ, fd, bufPtr(b), len(b))
+	return sysCall(raw, unix.SYS_READ, fd, bufPtr(b), len(b), 0)
 }
 
 // sysWrite writes once, retrying on EINTR; a full socket gives EAGAIN
 // with what it took.
 func sysWrite(raw bool, fd int, b []byte) (int, error) {
-	return sysCall(raw, unix.SYS_WRITE, fd, bufPtr(b), len(b))
+	return sysCall(raw, unix.SYS_WRITE, fd, bufPtr(b), len(b), 0)
+}
+
+// sysSendMore writes once like sysWrite, with MSG_MORE: the bytes wait in
+// the socket for more, or for the FIN of a close or shutdown that follows
+// at once (TCP_NODELAY would send them alone).
+func sysSendMore(raw bool, fd int, b []byte) (int, error) {
+	return sysCall(raw, unix.SYS_SENDTO, fd, bufPtr(b), len(b), unix.MSG_MORE)
 }
 
 // sysEpollPoll takes the events pending on epfd without waiting
 // (epoll_pwait with a timeout of 0 and no signal mask).
 func sysEpollPoll(raw bool, epfd int, events []unix.EpollEvent) (int, error) {
-	return sysCall(raw, unix.SYS_EPOLL_PWAIT, epfd, unsafe.Pointer(&events[0]), len(events))
+	return sysCall(raw, unix.SYS_EPOLL_PWAIT, epfd, unsafe.Pointer(&events[0]), len(events), 0)
 }
 
 // sysCall makes a system call on fd with a buffer (p, n) that does not
-// block, retrying on EINTR; the arguments after n are zero. p stays a
-// pointer up to the call itself, so that a buffer on a goroutine stack
-// that moves meanwhile is followed.
-func sysCall(raw bool, trap uintptr, fd int, p unsafe.Pointer, n int) (int, error) {
+// block, retrying on EINTR; f is the next argument (send's flags) and
+// those after it are zero. p stays a pointer up to the call itself, so
+// that a buffer on a goroutine stack that moves meanwhile is followed.
+func sysCall(raw bool, trap uintptr, fd int, p unsafe.Pointer, n int, f uintptr) (int, error) {
 	for {
 		var r uintptr
 		var e unix.Errno
 		if raw {
-			r, _, e = unix.RawSyscall6(trap, uintptr(fd), uintptr(p), uintptr(n), 0, 0, 0)
+			r, _, e = unix.RawSyscall6(trap, uintptr(fd), uintptr(p), uintptr(n), f, 0, 0)
 		} else {
-			r, _, e = unix.Syscall6(trap, uintptr(fd), uintptr(p), uintptr(n), 0, 0, 0)
+			r, _, e = unix.Syscall6(trap, uintptr(fd), uintptr(p), uintptr(n), f, 0, 0)
 		}
 		if e != unix.EINTR {
 			return sysResult(r, e)
@@ -1341,7 +1357,7 @@ func (l *loop) writev(fd int, bufs [][]byte) (int, error) {
 	if len(iov) == 0 {
 		return 0, nil
 	}
-	n, err := sysCall(l.raw, unix.SYS_WRITEV, fd, unsafe.Pointer(&iov[0]), len(iov))
+	n, err := sysCall(l.raw, unix.SYS_WRITEV, fd, unsafe.Pointer(&iov[0]), len(iov), 0)
 	clear(iov) // drop the pointers into the buffers
 	return n, err
 }

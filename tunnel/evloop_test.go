@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"fmt"
+	"io"
 	mrand "math/rand/v2"
 	"net"
 	"os"
@@ -15,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"wsbridge/frames"
 )
@@ -296,4 +299,56 @@ func TestDribbledFrames(t *testing.T) {
 		t.Errorf("target got %d B (%v), want the %d B sent", r.n, r.err, sent.Len())
 	}
 	recv(t, wrote, "the writer")
+}
+
+// TestCloseWithFIN: when the target's FIN completes a closing handshake
+// that the client began, the loop's Close goes out with the FIN of the
+// close that follows, in one segment: the client is woken once, not twice.
+// The count is taken from the client's TCP_INFO between the moment its
+// own Close was acknowledged and its EOF, so that the acknowledgement
+// (sent at once or delayed, as the kernel likes) is outside it.
+func TestCloseWithFIN(t *testing.T) {
+	if os.Getenv(goroutinesEnv) != "" {
+		t.Skip("the loop is off in this run; the pumps close through net.Conn")
+	}
+	eof, release := make(chan struct{}), make(chan struct{})
+	tgt := startTarget(t, func(c *net.TCPConn) {
+		io.Copy(c, c) // the echo, until the bridge's FIN
+		close(eof)
+		<-release
+		c.Close()
+	})
+	b := startBridge(t, Config{Target: tgt.addr, LoggerFactory: quietLogger()}, nil)
+	c := dialWS(t, b.addr)
+	echoThrough(t, c, "hello")
+	if err := c.wr.WriteClose(frames.CloseNormal, "done"); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, eof, "the target's EOF")
+	eventually(t, "the client's Close to be acknowledged", func() bool { return tcpInfo(t, c.conn).Unacked == 0 })
+	before := tcpInfo(t, c.conn).Segs_in
+	close(release)
+	c.expectClose(t, frames.CloseNormal, "done")
+	c.expectEOF(t)
+	if n := tcpInfo(t, c.conn).Segs_in - before; n != 1 {
+		t.Errorf("the Close and the FIN came in %d segments, want 1", n)
+	}
+}
+
+// tcpInfo is the kernel's TCP_INFO for c.
+func tcpInfo(t *testing.T, c net.Conn) *unix.TCPInfo {
+	t.Helper()
+	rc, err := c.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ti *unix.TCPInfo
+	var ierr error
+	if err := rc.Control(func(fd uintptr) { ti, ierr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO) }); err != nil {
+		t.Fatal(err)
+	}
+	if ierr != nil {
+		t.Fatalf("TCP_INFO: %v", ierr)
+	}
+	return ti
 }
