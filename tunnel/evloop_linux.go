@@ -1029,7 +1029,11 @@ func (es *evSession) targetEOF() {
 		// The closing handshake ends here, and closeAll follows at once:
 		// the Close is held back (MSG_MORE) for the FIN that close sends,
 		// so that the client gets both in one segment and one wakeup.
-		es.finNext = true
+		// Not if the client sent more after its Close (cIn: unread bytes,
+		// or its FIN): close then resets the connection, and a reset
+		// drops what the socket held back, where a Close already sent
+		// arrives before it.
+		es.finNext = !es.cIn
 		es.writeClose(code, reason)
 		es.finNext = false
 		es.closeDown = true

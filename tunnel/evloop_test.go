@@ -311,19 +311,7 @@ func TestCloseWithFIN(t *testing.T) {
 	if os.Getenv(goroutinesEnv) != "" {
 		t.Skip("the loop is off in this run; the pumps close through net.Conn")
 	}
-	eof, release := make(chan struct{}), make(chan struct{})
-	tgt := startTarget(t, func(c *net.TCPConn) {
-		io.Copy(c, c) // the echo, until the bridge's FIN
-		close(eof)
-		<-release
-		c.Close()
-	})
-	b := startBridge(t, Config{Target: tgt.addr, LoggerFactory: quietLogger()}, nil)
-	c := dialWS(t, b.addr)
-	echoThrough(t, c, "hello")
-	if err := c.wr.WriteClose(frames.CloseNormal, "done"); err != nil {
-		t.Fatal(err)
-	}
+	c, eof, release := closingSession(t)
 	recv(t, eof, "the target's EOF")
 	eventually(t, "the client's Close to be acknowledged", func() bool { return tcpInfo(t, c.conn).Unacked == 0 })
 	before := tcpInfo(t, c.conn).Segs_in
@@ -333,6 +321,52 @@ func TestCloseWithFIN(t *testing.T) {
 	if n := tcpInfo(t, c.conn).Segs_in - before; n != 1 {
 		t.Errorf("the Close and the FIN came in %d segments, want 1", n)
 	}
+}
+
+// TestCloseAfterClientExtra: a client that sends more after its Close (a
+// ping here, which the bridge no longer reads) has its connection reset
+// when the bridge closes it, and a reset drops whatever the socket still
+// held: the Close must have left before it, not wait for the FIN.
+func TestCloseAfterClientExtra(t *testing.T) {
+	c, eof, release := closingSession(t)
+	recv(t, eof, "the target's EOF")
+	// A masked ping (mask key 0), written raw: the client's Writer
+	// refuses frames after a Close.
+	if _, err := c.conn.Write([]byte{0x89, 0x84, 0, 0, 0, 0, 'l', 'a', 't', 'e'}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the ping to be acknowledged", func() bool { return tcpInfo(t, c.conn).Unacked == 0 })
+	close(release)
+	c.expectClose(t, frames.CloseNormal, "done")
+	c.expectEOF(t) // or the reset
+}
+
+// closingSession opens a session whose client has sent Close 1000 "done"
+// after one echo. The target closes its connection once release is
+// closed (at the end of the test at the latest); eof says it has read
+// the bridge's FIN.
+func closingSession(t *testing.T) (c *wsClient, eof, release chan struct{}) {
+	eof, release = make(chan struct{}), make(chan struct{})
+	tgt := startTarget(t, func(c *net.TCPConn) {
+		io.Copy(c, c) // the echo, until the bridge's FIN
+		close(eof)
+		<-release
+		c.Close()
+	})
+	t.Cleanup(func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	})
+	b := startBridge(t, Config{Target: tgt.addr, LoggerFactory: quietLogger()}, nil)
+	c = dialWS(t, b.addr)
+	echoThrough(t, c, "hello")
+	if err := c.wr.WriteClose(frames.CloseNormal, "done"); err != nil {
+		t.Fatal(err)
+	}
+	return c, eof, release
 }
 
 // tcpInfo is the kernel's TCP_INFO for c.
