@@ -6,7 +6,10 @@
 // level-triggered epoll set, raw system calls, no logging, no limits, no
 // checks beyond what the benchmark needs: of the handshake only the key is
 // read, the target is dialled with a blocking connect, writes block,
-// control frames other than Close and Ping are dropped. What it costs
+// control frames other than Close and Ping are dropped. The close mapping
+// is the product's, as it costs a turn through the target: the client's
+// Close becomes a FIN to the target, and the target's FIN then the Close
+// back (with the FIN, in one segment). What it costs
 // (wsbench's bridge CPU) is what the kernel charges any bridge for the same
 // traffic plus next to nothing; README "Performance" compares it with
 // wsbridge and the reference bridge.
@@ -38,6 +41,8 @@ type conn struct {
 	req      []byte
 	parser   *frames.Parser
 	pend     []byte // the start of a header or control frame, kept for the next read
+	closing  bool   // the client sent Close: the target has its FIN, its own ends the session
+	closeMsg []byte // the client's Close payload, echoed then
 }
 
 // bridge is the one event loop: every socket of every session in one
@@ -267,6 +272,9 @@ func (b *bridge) fromClient(c *conn) {
 		b.drop(c)
 		return
 	}
+	if c.closing {
+		return // nothing more is taken from a client after its Close
+	}
 	if !c.open {
 		b.handshake(c, b.buf[:n])
 		return
@@ -292,7 +300,7 @@ func (b *bridge) frames(c *conn, p []byte) {
 		case ch.Kind == frames.Payload:
 			out = append(out, ch.Payload...)
 		case ch.Kind == frames.Control && ch.Header.Op == frames.OpClose:
-			b.finish(c, out, ch.Payload)
+			b.halfClose(c, out, ch.Payload)
 			return
 		case ch.Kind == frames.Control && ch.Header.Op == frames.OpPing:
 			b.sendControl(c, frames.OpPong, ch.Payload)
@@ -315,12 +323,28 @@ func (b *bridge) finish(c *conn, out, closePayload []byte) {
 	b.drop(c)
 }
 
+// halfClose sends the payload still held to the target, then a FIN; the
+// target's own FIN ends the session (fromTarget).
+func (b *bridge) halfClose(c *conn, out, closePayload []byte) {
+	if len(out) > 0 && !send(c.tfd, out) {
+		b.drop(c)
+		return
+	}
+	unix.Shutdown(c.tfd, unix.SHUT_WR)
+	c.closing = true
+	c.closeMsg = append([]byte(nil), closePayload...)
+}
+
 // sendControl writes a control frame to the client.
 func (b *bridge) sendControl(c *conn, op frames.Opcode, payload []byte) {
-	var f [frames.MaxHeaderLen + frames.MaxControlPayload]byte
-	n := frames.PutHeader(f[:], frames.Header{Fin: true, Op: op, Length: int64(len(payload))})
-	n += copy(f[n:], payload)
-	send(c.cfd, f[:n])
+	send(c.cfd, controlFrame(op, payload))
+}
+
+// controlFrame is a control frame from the server.
+func controlFrame(op frames.Opcode, payload []byte) []byte {
+	f := make([]byte, frames.MaxHeaderLen+len(payload))
+	n := frames.PutHeader(f, frames.Header{Fin: true, Op: op, Length: int64(len(payload))})
+	return f[:n+copy(f[n:], payload)]
 }
 
 // fromTarget reads once from the target and sends what came as one binary
@@ -330,7 +354,15 @@ func (b *bridge) fromTarget(c *conn) {
 	if n < 0 {
 		return
 	}
-	if n == 0 {
+	switch {
+	case n == 0 && c.closing:
+		// The closing handshake ends: the Close waits (MSG_MORE) for the
+		// FIN that drop's close sends, one segment for both.
+		f := controlFrame(frames.OpClose, c.closeMsg)
+		unix.Syscall6(unix.SYS_SENDTO, uintptr(c.cfd), uintptr(unsafe.Pointer(&f[0])), uintptr(len(f)), unix.MSG_MORE, 0, 0)
+		b.drop(c)
+		return
+	case n == 0:
 		b.sendControl(c, frames.OpClose, frames.AppendClose(nil, frames.CloseNormal, ""))
 		b.drop(c)
 		return

@@ -5,6 +5,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -177,5 +178,51 @@ func TestFloorBridgeCloseAfterPayload(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the target's connection did not end")
+	}
+}
+
+// The close mapping is the product's: the client's Close becomes a FIN to
+// the target, which may still send; what it sends reaches the client,
+// and its FIN then brings the Close back (the client's code and reason)
+// and the end of the connection.
+func TestFloorBridgeHalfClose(t *testing.T) {
+	target := testpeer.TCP(t, func(c *net.TCPConn) {
+		if b, _ := io.ReadAll(c); string(b) != "before" { // until the bridge's FIN
+			t.Errorf("target got %q before the FIN, want \"before\"", b)
+		}
+		c.Write([]byte("after"))
+	})
+	c, rd := upgrade(t, startFloor(t, target))
+	w := frames.NewWriter(c, frames.RoleClient)
+	if err := w.WriteMessage(frames.OpBinary, []byte("before")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteClose(4001, "bye"); err != nil {
+		t.Fatal(err)
+	}
+	var got []byte
+	for {
+		h, err := rd.NextFrame()
+		if err != nil {
+			t.Fatalf("after %q: %v", got, err)
+		}
+		p, err := io.ReadAll(rd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Op == frames.OpClose {
+			code, reason, err := frames.ParseClose(rd.ControlPayload())
+			if err != nil || code != 4001 || reason != "bye" {
+				t.Fatalf("Close %d %q (%v), want the echo 4001 \"bye\"", code, reason, err)
+			}
+			break
+		}
+		got = append(got, p...)
+	}
+	if string(got) != "after" {
+		t.Fatalf("client got %q after its Close, want \"after\"", got)
+	}
+	if _, err := rd.NextFrame(); err != io.EOF && !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("after the Close: %v, want the end of the connection", err)
 	}
 }
