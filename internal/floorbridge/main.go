@@ -337,13 +337,16 @@ func (b *bridge) halfClose(c *conn, out, closePayload []byte) {
 
 // sendControl writes a control frame to the client.
 func (b *bridge) sendControl(c *conn, op frames.Opcode, payload []byte) {
-	send(c.cfd, controlFrame(op, payload))
+	var f controlBuf
+	send(c.cfd, f.frame(op, payload))
 }
 
-// controlFrame is a control frame from the server.
-func controlFrame(op frames.Opcode, payload []byte) []byte {
-	f := make([]byte, frames.MaxHeaderLen+len(payload))
-	n := frames.PutHeader(f, frames.Header{Fin: true, Op: op, Length: int64(len(payload))})
+// controlBuf holds a control frame, on the stack.
+type controlBuf [frames.MaxHeaderLen + frames.MaxControlPayload]byte
+
+// frame puts a control frame from the server in f and returns it.
+func (f *controlBuf) frame(op frames.Opcode, payload []byte) []byte {
+	n := frames.PutHeader(f[:], frames.Header{Fin: true, Op: op, Length: int64(len(payload))})
 	return f[:n+copy(f[n:], payload)]
 }
 
@@ -358,7 +361,8 @@ func (b *bridge) fromTarget(c *conn) {
 	case n == 0 && c.closing:
 		// The closing handshake ends: the Close waits (MSG_MORE) for the
 		// FIN that drop's close sends, one segment for both.
-		f := controlFrame(frames.OpClose, c.closeMsg)
+		var buf controlBuf
+		f := buf.frame(frames.OpClose, c.closeMsg)
 		unix.Syscall6(unix.SYS_SENDTO, uintptr(c.cfd), uintptr(unsafe.Pointer(&f[0])), uintptr(len(f)), unix.MSG_MORE, 0, 0)
 		b.drop(c)
 		return
