@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/pion/logging"
 
 	"wsbridge/frames/deflate"
+	"wsbridge/internal/procs"
 	"wsbridge/record"
 	"wsbridge/static"
 	"wsbridge/tunnel"
@@ -31,6 +33,10 @@ const (
 	// under --web) that sends no new request. websockify has none, so an
 	// idle browser tab holds a process there.
 	keepAliveTimeout = 2 * time.Minute
+
+	// procsInterval is how often the CPU use is sampled to fit GOMAXPROCS
+	// to the load.
+	procsInterval = 500 * time.Millisecond
 )
 
 // Causes of a stop that is not a signal, for the log.
@@ -89,6 +95,15 @@ func serve(ctx context.Context, s *settings, e runEnv) error {
 	}()
 	hup := notifyHUP()
 	hupWG.Go(func() { rt.watchHUP(hupCtx, hup) }) // ends with hupCtx, waited for above
+	if n := runtime.GOMAXPROCS(0); e.FitProcs && s.env["GOMAXPROCS"] == "" && n > 1 {
+		sc := &procs.Scaler{Max: n, Interval: procsInterval, Log: lf.NewLogger("procs")}
+		log.Debugf("fitting GOMAXPROCS to the load: from 1 up to %d (GOMAXPROCS in the environment fixes it)", n)
+		hupWG.Go(func() { // ends with hupCtx, waited for above
+			if err := sc.Run(hupCtx); err != nil {
+				log.Warnf("fitting GOMAXPROCS to the load: %v", err)
+			}
+		})
+	}
 	mon, err := newMonitor(s, lf, rt.source)
 	if err != nil {
 		return err

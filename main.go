@@ -29,14 +29,21 @@ type runEnv struct {
 	// wsbridge accepts connections; tests listening on port 0 learn the
 	// port from it. It must not block.
 	Ready func(net.Addr)
+
+	// FitProcs fits GOMAXPROCS to the load while serving (internal/procs),
+	// unless the environment sets GOMAXPROCS. It changes the whole
+	// process, so only main sets it, not tests that run wsbridge in
+	// their own process.
+	FitProcs bool
 }
 
 func main() {
 	err := run(context.Background(), runEnv{
-		Args:   os.Args[1:],
-		Env:    os.Environ(),
-		Stdout: os.Stdout,
-		Stderr: os.Stderr,
+		Args:     os.Args[1:],
+		Env:      os.Environ(),
+		Stdout:   os.Stdout,
+		Stderr:   os.Stderr,
+		FitProcs: true,
 	})
 	if err == nil {
 		return

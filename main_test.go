@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -396,5 +398,57 @@ func TestRunLogFileReopen(t *testing.T) {
 	}
 	if !strings.Contains(string(cur), "stopped") {
 		t.Errorf("new file holds %q, want the lines after the rotation", cur)
+	}
+}
+
+// TestRunFitsProcs: run as main calls it fits GOMAXPROCS to the load while
+// it serves (internal/procs) and puts it back when it returns; GOMAXPROCS
+// in the environment turns that off.
+func TestRunFitsProcs(t *testing.T) {
+	n := runtime.GOMAXPROCS(0)
+	if n < 2 {
+		t.Skip("GOMAXPROCS is 1: nothing to fit")
+	}
+	const line = "fitting GOMAXPROCS to the load: from 1 up to "
+	for _, tc := range []struct {
+		name string
+		env  []string
+		fit  bool
+	}{
+		{"default", nil, true},
+		{"GOMAXPROCS set", []string{"GOMAXPROCS=" + strconv.Itoa(n)}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			stderr := &syncBuffer{}
+			ready := make(chan net.Addr, 1)
+			done := make(chan error, 1)
+			go func() { // ends when run returns, waited for below
+				done <- run(ctx, runEnv{
+					Args:     []string{"-v", "127.0.0.1:0", "127.0.0.1:9"},
+					Env:      tc.env,
+					Stdout:   io.Discard,
+					Stderr:   stderr,
+					Ready:    func(a net.Addr) { ready <- a },
+					FitProcs: true,
+				})
+			}()
+			select {
+			case <-ready:
+			case err := <-done:
+				t.Fatalf("run returned before listening: %v\nlog:\n%s", err, stderr)
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatalf("run: %v\nlog:\n%s", err, stderr)
+			}
+			if got := strings.Contains(stderr.String(), line+strconv.Itoa(n)); got != tc.fit {
+				t.Errorf("log says it fits GOMAXPROCS: %v, want %v\nlog:\n%s", got, tc.fit, stderr)
+			}
+			if got := runtime.GOMAXPROCS(0); got != n {
+				t.Errorf("GOMAXPROCS %d after run returned, want %d", got, n)
+			}
+		})
 	}
 }

@@ -72,7 +72,7 @@ func newEngine(s *Server) *engine {
 	if s.cfg.DisableEventLoop {
 		return nil
 	}
-	return &engine{s: s, loops: make([]*loop, min(runtime.GOMAXPROCS(0), 8))}
+	return &engine{s: s, loops: make([]*loop, min(max(runtime.GOMAXPROCS(0), runtime.NumCPU()), 8))}
 }
 
 // loopBufSize is the size of a loop's read buffer: one read from a client
@@ -437,20 +437,25 @@ func (e *engine) assignAccepted() (*loop, error) {
 func (e *engine) assignLocked() (*loop, error) {
 	var run *loop // the running loop with the fewest sessions
 	free := -1    // a slot without a loop
+	running := 0
 	for i, l := range e.loops {
 		switch {
 		case l == nil:
 			if free < 0 {
 				free = i
 			}
+			continue
 		case run == nil || l.count < run.count:
 			run = l
 		}
+		running++
 	}
 	l := run
-	if free >= 0 && (run == nil || run.count > 0) {
+	if free >= 0 && (run == nil || run.count > 0 && running < runtime.GOMAXPROCS(0)) {
 		// Every running loop has sessions: start another while there is
-		// a free slot, so that sessions spread over the CPUs.
+		// a free slot and a P for it, so that sessions spread over the
+		// CPUs. (GOMAXPROCS may change while the process runs: see
+		// internal/procs. Loops beyond it end when their sessions have.)
 		nl, err := e.start(free)
 		switch {
 		case err == nil:

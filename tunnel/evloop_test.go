@@ -386,3 +386,60 @@ func tcpInfo(t *testing.T, c net.Conn) *unix.TCPInfo {
 	}
 	return ti
 }
+
+// TestLoopsFollowGOMAXPROCS: the Server runs no more loops than there are
+// Ps (internal/procs changes GOMAXPROCS while wsbridge runs): with one P
+// every session shares one loop, and with two a new session starts a
+// second loop.
+func TestLoopsFollowGOMAXPROCS(t *testing.T) {
+	if os.Getenv(goroutinesEnv) != "" {
+		t.Skip("the loop is off in this run")
+	}
+	old := runtime.GOMAXPROCS(2) // two slots at least, whatever the host
+	t.Cleanup(func() { runtime.GOMAXPROCS(old) })
+	tgt := startTarget(t, echoTarget)
+	cfg := Config{Target: tgt.addr, LoggerFactory: quietLogger()}
+	rec := hooks(&cfg)
+	b := startBridge(t, cfg, nil)
+	runtime.GOMAXPROCS(1)
+	var cs []*wsClient
+	for i := range 3 {
+		c := dialWS(t, b.addr)
+		recv(t, rec.starts, fmt.Sprintf("session %d", i))
+		echoThrough(t, c, "x")
+		cs = append(cs, c)
+	}
+	if n := runningLoops(b.Server); n != 1 {
+		t.Errorf("%d loops with GOMAXPROCS 1, want 1", n)
+	}
+	runtime.GOMAXPROCS(2)
+	c := dialWS(t, b.addr)
+	recv(t, rec.starts, "the session after GOMAXPROCS 2")
+	echoThrough(t, c, "x")
+	cs = append(cs, c)
+	if n := runningLoops(b.Server); n != 2 {
+		t.Errorf("%d loops with GOMAXPROCS 2, want 2", n)
+	}
+	for _, c := range cs {
+		if !sessionOnLoop(b.Server, c) {
+			t.Errorf("session %s not on a loop", c.conn.LocalAddr())
+		}
+		c.wr.WriteClose(frames.CloseNormal, "")
+		c.expectClose(t, frames.CloseNormal, "")
+		recv(t, rec.ends, "a session's end")
+	}
+}
+
+// runningLoops counts s's running event loops.
+func runningLoops(s *Server) int {
+	e := s.eng
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for _, l := range e.loops {
+		if l != nil {
+			n++
+		}
+	}
+	return n
+}
