@@ -87,19 +87,19 @@ func serve(ctx context.Context, s *settings, e runEnv) error {
 	}
 	rt.logFile = logf
 	defer rt.close()
-	var hupWG sync.WaitGroup
-	hupCtx, stopHUP := context.WithCancel(ctx)
+	var bgWG sync.WaitGroup
+	bgCtx, stopBG := context.WithCancel(ctx)
 	defer func() {
-		stopHUP()
-		hupWG.Wait()
+		stopBG()
+		bgWG.Wait()
 	}()
 	hup := notifyHUP()
-	hupWG.Go(func() { rt.watchHUP(hupCtx, hup) }) // ends with hupCtx, waited for above
+	bgWG.Go(func() { rt.watchHUP(bgCtx, hup) }) // ends with bgCtx, waited for above
 	if n := runtime.GOMAXPROCS(0); e.FitProcs && s.env["GOMAXPROCS"] == "" && n > 1 {
 		sc := &procs.Scaler{Max: n, Interval: procsInterval, Log: lf.NewLogger("procs")}
 		log.Debugf("fitting GOMAXPROCS to the load: from 1 up to %d (GOMAXPROCS in the environment fixes it)", n)
-		hupWG.Go(func() { // ends with hupCtx, waited for above
-			if err := sc.Run(hupCtx); err != nil {
+		bgWG.Go(func() { // ends with bgCtx, waited for above
+			if err := sc.Run(bgCtx); err != nil {
 				log.Warnf("fitting GOMAXPROCS to the load: %v", err)
 			}
 		})

@@ -455,7 +455,7 @@ func (e *engine) assignLocked() (*loop, error) {
 		// Every running loop has sessions: start another while there is
 		// a free slot and a P for it, so that sessions spread over the
 		// CPUs. (GOMAXPROCS may change while the process runs: see
-		// internal/procs. Loops beyond it end when their sessions have.)
+		// internal/procs. Loops started before it went down go on.)
 		nl, err := e.start(free)
 		switch {
 		case err == nil:
