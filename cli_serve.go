@@ -99,7 +99,10 @@ func serve(ctx context.Context, s *settings, e runEnv) error {
 		sc := &procs.Scaler{Max: n, Interval: procsInterval, Log: lf.NewLogger("procs")}
 		log.Debugf("fitting GOMAXPROCS to the load: from 1 up to %d (GOMAXPROCS in the environment fixes it)", n)
 		bgWG.Go(func() { // ends with bgCtx, waited for above
-			if err := sc.Run(bgCtx); err != nil {
+			switch err := sc.Run(bgCtx); {
+			case errors.Is(err, errors.ErrUnsupported):
+				log.Debugf("GOMAXPROCS stays at %d: %v", n, err)
+			case err != nil:
 				log.Warnf("fitting GOMAXPROCS to the load: %v", err)
 			}
 		})

@@ -17,7 +17,6 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"syscall"
 	"time"
 
 	"github.com/pion/logging"
@@ -56,8 +55,9 @@ type Scaler struct {
 }
 
 // Run adapts GOMAXPROCS until ctx ends, then puts it back to Max. It
-// returns at once if Max is below 2. The caller runs it on a goroutine of
-// its own and waits for it.
+// returns at once if Max is below 2, and with an error that wraps
+// errors.ErrUnsupported where the process's CPU time cannot be read. The
+// caller runs it on a goroutine of its own and waits for it.
 func (s *Scaler) Run(ctx context.Context) error {
 	if s.Max < 2 {
 		return nil
@@ -65,6 +65,9 @@ func (s *Scaler) Run(ctx context.Context) error {
 	cpu, set := s.CPU, s.Set
 	if cpu == nil {
 		cpu = processCPU
+	}
+	if _, err := cpu(); err != nil {
+		return fmt.Errorf("procs: %w", err)
 	}
 	if set == nil {
 		set = runtime.GOMAXPROCS
@@ -132,14 +135,4 @@ func Next(cur, max int, cpus float64) int {
 		return cur - 1
 	}
 	return cur
-}
-
-// processCPU is the user and system CPU time of every thread of the
-// process so far.
-func processCPU() (time.Duration, error) {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0, fmt.Errorf("getrusage: %w", err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
 }

@@ -34,88 +34,147 @@ func TestNext(t *testing.T) {
 	}
 }
 
-// fakeProcess plays a process whose CPU use per interval is given, and
-// records what GOMAXPROCS is set to.
+// fakeProcess plays a process whose CPU time the test hands to each
+// reading, and records what GOMAXPROCS is set to.
 type fakeProcess struct {
-	used []float64 // CPUs used in each interval after the first sample, then none
-	cpu  time.Duration
-	n    int
-	sets []int
+	readings chan time.Duration
+	sets     chan int
 }
 
-func (f *fakeProcess) read() (time.Duration, error) {
-	if f.n > 0 && f.n <= len(f.used) {
-		f.cpu += time.Duration(f.used[f.n-1] * float64(time.Second))
-	}
-	f.n++
-	return f.cpu, nil
+func newFakeProcess() *fakeProcess {
+	return &fakeProcess{readings: make(chan time.Duration), sets: make(chan int, 64)}
 }
+
+func (f *fakeProcess) read() (time.Duration, error) { return <-f.readings, nil }
 
 func (f *fakeProcess) set(n int) int {
-	f.sets = append(f.sets, n)
+	f.sets <- n
 	return 0
+}
+
+// taken returns what GOMAXPROCS was set to since the last call.
+func (f *fakeProcess) taken() []int {
+	var got []int
+	for {
+		select {
+		case n := <-f.sets:
+			got = append(got, n)
+		default:
+			return got
+		}
+	}
 }
 
 // TestScalerRun: the Scaler starts at one P, doubles at once under load,
 // gives one back only after downAfter light intervals in a row, and puts
-// GOMAXPROCS back to Max when it stops.
+// GOMAXPROCS back to Max when it stops. Each change must come at the end
+// of the interval that calls for it.
 func TestScalerRun(t *testing.T) {
-	f := &fakeProcess{used: []float64{
-		0.9,           // 1 → 2
-		1.7,           // 2 → 4
-		3.9,           // 4: at Max
-		1.0, 1.0, 1.0, // under 0.5 × 3, three times: not yet
-		2.0,                // a heavy interval resets the count
-		1.0, 1.0, 1.0, 1.0, // four in a row: 4 → 3
-		0.1, 0.1, 0.1, 0.1, // 3 → 2
-	}}
+	steps := []struct {
+		cpus float64 // used in the interval
+		set  int     // what GOMAXPROCS is set to at its end; 0: nothing
+	}{
+		{0.79, 0}, // 1: not more than upAt
+		{0.9, 2},
+		{1.7, 4},
+		{3.9, 0},                     // at Max
+		{1.0, 0}, {1.0, 0}, {1.0, 0}, // under 0.5 × 3, three times: not yet
+		{2.0, 0},                               // a heavy interval resets the count
+		{1.0, 0}, {1.0, 0}, {1.0, 0}, {1.0, 3}, // four in a row
+		{0.1, 0}, {0.1, 0}, {0.1, 0}, {0.1, 2},
+	}
+	setAt := func(i int) []int { // what is set at the end of interval i
+		if steps[i].set == 0 {
+			return nil
+		}
+		return []int{steps[i].set}
+	}
+	f := newFakeProcess()
 	tick := make(chan time.Time)
 	s := &Scaler{Max: 4, CPU: f.read, Set: f.set, Tick: tick}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
+	// Run reads the CPU time once as it starts, then at each tick. Once
+	// it takes a tick it has handled the one before, and it decides
+	// nothing for the new one until it gets that tick's reading.
+	var cpu time.Duration
 	at := time.Unix(1e9, 0)
-	for range len(f.used) + 1 { // the first tick takes the first sample
-		tick <- at
+	f.readings <- cpu // as it starts
+	tick <- at        // the first sample
+	f.readings <- cpu
+	for i, st := range steps {
 		at = at.Add(time.Second)
+		tick <- at
+		want := []int{1} // the start
+		if i > 0 {
+			want = setAt(i - 1)
+		}
+		if got := f.taken(); !slices.Equal(got, want) {
+			t.Errorf("before the end of interval %d: GOMAXPROCS set to %v, want %v", i, got, want)
+		}
+		cpu += time.Duration(st.cpus * float64(time.Second))
+		f.readings <- cpu
 	}
-	tick <- at // the last interval has been handled once Run takes another tick
+	tick <- at.Add(time.Second)
+	if got, want := f.taken(), setAt(len(steps)-1); !slices.Equal(got, want) {
+		t.Errorf("after the last interval: GOMAXPROCS set to %v, want %v", got, want)
+	}
+	f.readings <- cpu
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	want := []int{1, 2, 4, 3, 2, 4}
-	if !slices.Equal(f.sets, want) {
-		t.Errorf("GOMAXPROCS set to %v, want %v", f.sets, want)
+	if got := f.taken(); !slices.Equal(got, []int{4}) {
+		t.Errorf("GOMAXPROCS set to %v when Run returned, want [4]", got)
 	}
 }
 
 // TestScalerUnneeded: with at most one P to give, the Scaler leaves
 // GOMAXPROCS alone.
 func TestScalerUnneeded(t *testing.T) {
-	f := &fakeProcess{}
+	f := newFakeProcess()
 	s := &Scaler{Max: 1, CPU: f.read, Set: f.set, Tick: make(chan time.Time)}
 	if err := s.Run(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if len(f.sets) > 0 {
-		t.Errorf("GOMAXPROCS set to %v, want it left alone", f.sets)
+	if got := f.taken(); len(got) > 0 {
+		t.Errorf("GOMAXPROCS set to %v, want it left alone", got)
 	}
 }
 
-// TestScalerCPUError: a failing CPU reading ends Run with the error, and
-// GOMAXPROCS goes back to Max.
+// TestScalerCPUError: a CPU reading that fails at once ends Run before it
+// touches GOMAXPROCS; one that fails later ends Run with GOMAXPROCS put
+// back to Max.
 func TestScalerCPUError(t *testing.T) {
 	errRead := errors.New("no rusage")
-	f := &fakeProcess{}
-	tick := make(chan time.Time, 1)
-	tick <- time.Now()
-	s := &Scaler{Max: 3, Set: f.set, Tick: tick, CPU: func() (time.Duration, error) { return 0, errRead }}
-	if err := s.Run(t.Context()); !errors.Is(err, errRead) {
-		t.Fatalf("Run: %v, want %v", err, errRead)
-	}
-	if want := []int{1, 3}; !slices.Equal(f.sets, want) {
-		t.Errorf("GOMAXPROCS set to %v, want %v", f.sets, want)
+	for _, tc := range []struct {
+		name  string
+		reads int // readings that succeed before the failing one
+		want  []int
+	}{
+		{"at once", 0, nil},
+		{"later", 1, []int{1, 3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeProcess()
+			n := 0
+			read := func() (time.Duration, error) {
+				if n++; n > tc.reads {
+					return 0, errRead
+				}
+				return 0, nil
+			}
+			tick := make(chan time.Time, 1)
+			tick <- time.Now()
+			s := &Scaler{Max: 3, Set: f.set, Tick: tick, CPU: read}
+			if err := s.Run(t.Context()); !errors.Is(err, errRead) {
+				t.Fatalf("Run: %v, want %v", err, errRead)
+			}
+			if got := f.taken(); !slices.Equal(got, tc.want) {
+				t.Errorf("GOMAXPROCS set to %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
 
