@@ -106,15 +106,6 @@ type dialAddr struct {
 	zone uint32 // the interface index of a scoped IPv6 address
 }
 
-// sockaddr returns a new Sockaddr for da: unix.Connect writes into the
-// one it is given, so loops cannot share one.
-func sockaddr(da dialAddr) (unix.Sockaddr, int) {
-	if da.ap.Addr().Is4() {
-		return &unix.SockaddrInet4{Port: int(da.ap.Port()), Addr: da.ap.Addr().As4()}, unix.AF_INET
-	}
-	return &unix.SockaddrInet6{Port: int(da.ap.Port()), Addr: da.ap.Addr().As16(), ZoneId: da.zone}, unix.AF_INET6
-}
-
 // acceptor accepts on a listening socket for the event loop and hands
 // net/http what the loop does not take. It is the net.Listener that
 // Server.Listener returns.
@@ -271,7 +262,7 @@ func (a *acceptor) take(fd int, peer string) {
 	// account even if the client sends nothing.
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd)}
 	l.mu.Lock()
-	err = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev)
+	err = rawEpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev)
 	if err == nil {
 		l.pending[int32(fd)] = pc
 		l.reading.push(pc)
@@ -375,9 +366,9 @@ func (c *prefixConn) CloseWrite() error {
 // setKeepAlive turns TCP keepalive on with the given idle time and probe
 // interval in seconds.
 func setKeepAlive(fd, secs int) {
-	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
-	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, secs)
-	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, secs)
+	rawSetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
+	rawSetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, secs)
+	rawSetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, secs)
 }
 
 // accept4 accepts a connection, non-blocking and close-on-exec, and
@@ -387,7 +378,7 @@ func setKeepAlive(fd, secs int) {
 func accept4(lfd int) (fd int, peer string, err error) {
 	var rsa unix.RawSockaddrAny
 	n := uint32(unsafe.Sizeof(rsa))
-	r, _, e := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(lfd), uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&n)),
+	r, _, e := unix.RawSyscall6(unix.SYS_ACCEPT4, uintptr(lfd), uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&n)),
 		unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
 	if e != 0 {
 		return -1, "", e
@@ -680,7 +671,7 @@ func (pc *pendingConn) readRequest() {
 			pc.buf = &nb
 			b = nb
 		}
-		n, err := sysRead(false, pc.cfd, b[pc.n:])
+		n, err := sysRead(true, pc.cfd, b[pc.n:])
 		switch {
 		case err == unix.EAGAIN:
 			pc.in = false
@@ -854,7 +845,7 @@ func (pc *pendingConn) offLoop(r *http.Request) {
 		}
 		l.mu.Unlock()
 		if !taken && res.fd >= 0 {
-			unix.Close(res.fd)
+			rawClose(res.fd)
 		}
 	}()
 }
@@ -953,7 +944,7 @@ func lookupTarget(ctx context.Context, lookup func(context.Context, string, stri
 // discard closes the socket of a result that is not taken.
 func (res *offLoopResult) discard() {
 	if res.fd >= 0 {
-		unix.Close(res.fd)
+		rawClose(res.fd)
 		res.fd = -1
 	}
 }
@@ -995,7 +986,7 @@ func (pc *pendingConn) takeConnected(fd int) {
 	l.pending[int32(fd)] = pc
 	l.mu.Unlock()
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd)}
-	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+	if err := rawEpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		pc.dialFailed(pc.dialError(sysErr("epoll_ctl", err)))
 		return
 	}
@@ -1086,7 +1077,7 @@ func (pc *pendingConn) connectNext() {
 		l.pending[int32(fd)] = pc
 		l.mu.Unlock()
 		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd)}
-		if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		if err := rawEpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 			pc.dialErr = sysErr("epoll_ctl", err)
 			pc.closeTarget()
 			continue
@@ -1139,15 +1130,18 @@ func partialDeadline(now, deadline time.Time, n int) (time.Time, bool) {
 // connectSocket makes a socket as the net.Dialer it replaces would (no
 // Nagle, keepalive after 30 s) and starts connecting it to da.
 func connectSocket(da dialAddr) (int, error) {
-	sa, family := sockaddr(da)
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	family := unix.AF_INET6
+	if da.ap.Addr().Is4() {
+		family = unix.AF_INET
+	}
+	fd, err := sysSocket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return -1, sysErr("socket", err)
 	}
-	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	rawSetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	setKeepAlive(fd, 30)
-	if err := unix.Connect(fd, sa); err != nil && err != unix.EINPROGRESS && err != unix.EINTR {
-		unix.Close(fd)
+	if err := rawConnect(fd, da); err != nil && err != unix.EINPROGRESS && err != unix.EINTR {
+		rawClose(fd)
 		return -1, sysErr("connect", err)
 	}
 	return fd, nil
@@ -1161,7 +1155,7 @@ func (pc *pendingConn) closeTarget() {
 		delete(l.pending, int32(pc.tfd))
 	}
 	l.mu.Unlock()
-	unix.Close(pc.tfd) // and with it its place in the epoll set
+	rawClose(pc.tfd) // and with it its place in the epoll set
 	pc.tfd = -1
 }
 
@@ -1208,7 +1202,7 @@ func (pc *pendingConn) connectError() error {
 	if !pc.tHup {
 		return nil
 	}
-	errno, err := unix.GetsockoptInt(pc.tfd, unix.SOL_SOCKET, unix.SO_ERROR)
+	errno, err := rawGetsockoptInt(pc.tfd, unix.SOL_SOCKET, unix.SO_ERROR)
 	if err == nil && errno != 0 {
 		err = unix.Errno(errno)
 	}
@@ -1219,7 +1213,7 @@ func (pc *pendingConn) connectError() error {
 func (pc *pendingConn) write101(fd int) error {
 	var buf [384]byte
 	b := append101(buf[:0], pc.hs)
-	n, err := sysWrite(false, fd, b)
+	n, err := sysWrite(true, fd, b)
 	if err == nil && n < len(b) {
 		err = unix.EAGAIN
 	}
@@ -1284,19 +1278,19 @@ func (pc *pendingConn) dialFailed(err error) {
 	s.observe(ResultDialFailed)
 	pc.forget(true)
 	if pc.tfd >= 0 {
-		unix.Close(pc.tfd)
+		rawClose(pc.tfd)
 		pc.tfd = -1
 	}
 	cfd := pc.cfd
 	pc.cfd = -1
 	release := pc.release
 	if pc.write101(cfd) != nil {
-		unix.Close(cfd)
+		rawClose(cfd)
 		release()
 		s.wg.Done()
 		return
 	}
-	unix.EpollCtl(pc.l.epfd, unix.EPOLL_CTL_DEL, cfd, nil)
+	rawEpollCtl(pc.l.epfd, unix.EPOLL_CTL_DEL, cfd, nil)
 	c, cerr := fileConn(cfd)
 	if cerr != nil {
 		release()
@@ -1321,7 +1315,7 @@ func (pc *pendingConn) refuse(client string, err error, fallback int) {
 func (pc *pendingConn) answerRefusal(client string, err error, fallback int) {
 	var w bufferedResponse
 	pc.a.s.refused(&w, client, err, fallback)
-	sysWrite(false, pc.cfd, w.bytes()) // a fresh socket takes it; if not, the close says enough
+	sysWrite(true, pc.cfd, w.bytes()) // a fresh socket takes it; if not, the close says enough
 }
 
 // giveUp hands the connection to net/http with what was read.
@@ -1334,7 +1328,7 @@ func (pc *pendingConn) giveUp() {
 	pc.forget(true)
 	cfd := pc.cfd
 	pc.cfd = -1
-	unix.EpollCtl(pc.l.epfd, unix.EPOLL_CTL_DEL, cfd, nil)
+	rawEpollCtl(pc.l.epfd, unix.EPOLL_CTL_DEL, cfd, nil)
 	pc.a.handoff(cfd, read, pc.proxied, pc.headerRead)
 }
 
@@ -1345,10 +1339,10 @@ func (pc *pendingConn) drop() {
 	}
 	pc.forget(true)
 	if pc.cfd >= 0 {
-		unix.Close(pc.cfd)
+		rawClose(pc.cfd)
 	}
 	if pc.tfd >= 0 {
-		unix.Close(pc.tfd)
+		rawClose(pc.tfd)
 	}
 	pc.cfd, pc.tfd = -1, -1
 	pc.freeBuf()

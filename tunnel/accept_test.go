@@ -1156,6 +1156,32 @@ func TestListenerIPv6(t *testing.T) {
 	}
 }
 
+// TestLoopIPv6Target: the loop connects to an IPv6 target (its own
+// sockaddr, rawsys_linux.go) and bridges both ways, and the target sees
+// the bridge's FIN after the client's Close.
+func TestLoopIPv6Target(t *testing.T) {
+	tln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	}
+	testpeer.Serve(t, tln, func(c net.Conn) { echoTarget(c.(*net.TCPConn)) })
+	cfg := Config{Target: tln.Addr().String(), LoggerFactory: quietLogger()}
+	rec := hooks(&cfg)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sl := serveOn(t, ln, cfg)
+	c := dialWS(t, sl.Addr().String())
+	echoThrough(t, c, "over six")
+	c.wr.WriteClose(frames.CloseNormal, "")
+	c.expectClose(t, frames.CloseNormal, "")
+	st := rec.checkEnd(t, "client", 1000, 8, 8)
+	if want := tln.Addr().String(); st.Target != want {
+		t.Errorf("stats target: got %q, want %q", st.Target, want)
+	}
+}
+
 // serveOn serves a Server for cfg on ln through Server.Listener until the
 // test ends, and returns the listener Listener gave.
 func serveOn(t *testing.T, ln net.Listener, cfg Config) net.Listener {

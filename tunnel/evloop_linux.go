@@ -114,9 +114,12 @@ type loop struct {
 
 	// raw makes the loop's system calls on its sockets and epoll set raw
 	// while it moves bulk data (see loop.read): for bulkTurns turns after
-	// a read of at least bulkRead bytes (bulk counts them down).
-	raw  bool
-	bulk int
+	// a read of at least bulkRead bytes (bulk counts them down); and
+	// while sessions come and go: for churnTurns turns after one started
+	// or ended (churn counts them down).
+	raw   bool
+	bulk  int
+	churn int
 }
 
 // bulkRead is the read size from which the loop counts as moving bulk
@@ -127,6 +130,19 @@ const (
 	bulkRead  = 32 << 10
 	bulkTurns = 16
 )
+
+// churnTurns is how many turns the loop's calls stay raw after a session
+// started or ended.
+const churnTurns = 16
+
+// churned notes that a session started or ended: the calls that set up
+// and tear down are raw already (rawsys_linux.go), and the loop's own
+// are raw from the end of this turn for churnTurns turns, so that a
+// stream of short sessions does not wake sysmon at all. l.mu is held.
+// (Only the loop goroutine sets raw: it reads it outside l.mu.)
+func (l *loop) churned() {
+	l.churn = churnTurns
+}
 
 // evSession is one session on a loop. Every field is guarded by l.mu.
 type evSession struct {
@@ -300,7 +316,7 @@ func (s *Server) takeSockets(p *pair) (l *loop, cfd, tfd int, err error) {
 		if tfd, err = dupSocket(p.target); err == nil {
 			return l, cfd, tfd, nil
 		}
-		unix.Close(cfd)
+		rawClose(cfd)
 	}
 	s.eng.unassign(l)
 	return nil, -1, -1, err
@@ -308,8 +324,8 @@ func (s *Server) takeSockets(p *pair) (l *loop, cfd, tfd int, err error) {
 
 // closeFDs closes the sockets of a session that never started.
 func (es *evSession) closeFDs() {
-	unix.Close(es.cfd)
-	unix.Close(es.tfd)
+	rawClose(es.cfd)
+	rawClose(es.tfd)
 	es.p.srv.eng.unassign(es.l)
 }
 
@@ -345,7 +361,7 @@ func (es *evSession) start(br *bufio.Reader, goAway bool) {
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET}
 	for _, fd := range []int{es.cfd, es.tfd} {
 		ev.Fd = int32(fd)
-		if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		if err := rawEpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 			// Short of ENOMEM this cannot fail for a fresh socket.
 			p.end("server", 0, fmt.Errorf("tunnel: event loop: epoll_ctl: %w", err))
 			es.closeAll()
@@ -365,6 +381,7 @@ func (es *evSession) start(br *bufio.Reader, goAway bool) {
 func (es *evSession) begin(first []byte, goAway bool) {
 	p := es.p
 	l := es.l
+	l.churned()
 	now := time.Now()
 	es.live = newLiveness(p, now)
 	if hb := p.srv.cfg.Heartbeat; hb > 0 {
@@ -583,7 +600,7 @@ func (l *loop) run() {
 		for _, ev := range l.events[:n] {
 			if int(ev.Fd) == l.efd {
 				var b [8]byte
-				sysRead(false, l.efd, b[:])
+				sysRead(true, l.efd, b[:])
 				l.kicked = false
 				continue
 			}
@@ -608,8 +625,9 @@ func (l *loop) run() {
 		clear(l.finished)
 		l.finished = l.finished[:0]
 		spin = len(l.runq) > 0 || len(l.pendReady) > 0
-		l.raw = l.bulk > 0
+		l.raw = l.bulk > 0 || l.churn > 0
 		l.bulk = max(l.bulk-1, 0)
+		l.churn = max(l.churn-1, 0)
 		next := l.pendingDeadline()
 		if len(l.timers) > 0 && (next.IsZero() || l.timers[0].due.Before(next)) {
 			next = l.timers[0].due
@@ -668,7 +686,7 @@ func (l *loop) kick() {
 	}
 	l.kicked = true
 	b := [8]byte{1}
-	sysWrite(false, l.efd, b[:])
+	sysWrite(true, l.efd, b[:])
 }
 
 // runQueued gives the sessions that had more to read another turn.
@@ -719,7 +737,7 @@ func (es *evSession) step() {
 		if es.up.empty() {
 			if es.finWanted && !es.finSent {
 				es.finSent = true
-				unix.Shutdown(es.tfd, unix.SHUT_WR)
+				rawShutdown(es.tfd, unix.SHUT_WR)
 			}
 			if es.closeUp {
 				es.closeAll()
@@ -1139,10 +1157,11 @@ func (es *evSession) closeAll() {
 	}
 	es.dead = true
 	l := es.l
+	l.churned()
 	delete(l.conns, int32(es.cfd))
 	delete(l.conns, int32(es.tfd))
-	unix.Close(es.cfd) // leaves the epoll set with its last descriptor
-	unix.Close(es.tfd)
+	rawClose(es.cfd) // leaves the epoll set with its last descriptor
+	rawClose(es.tfd)
 	es.up.release()
 	es.down.release()
 	if es.heapIdx >= 0 {

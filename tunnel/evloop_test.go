@@ -443,3 +443,60 @@ func runningLoops(s *Server) int {
 	}
 	return n
 }
+
+// TestLoopRawWhileChurning: a loop makes its system calls raw for
+// churnTurns turns after a session starts or ends (a stream of short
+// sessions then never wakes sysmon), and ordinary ones again for a
+// session that goes on exchanging small messages (whose round trips were
+// better so).
+func TestLoopRawWhileChurning(t *testing.T) {
+	if os.Getenv(goroutinesEnv) != "" {
+		t.Skip("the loop is off in this run")
+	}
+	tgt := startTarget(t, echoTarget)
+	cfg := Config{Target: tgt.addr, LoggerFactory: quietLogger()}
+	rec := hooks(&cfg)
+	b := startBridge(t, cfg, nil)
+	c := dialWS(t, b.addr)
+	echoThrough(t, c, "x") // the session has started
+	l := sessionLoop(t, b.Server, c)
+	if raw, churn := loopRaw(l); !raw || churn == 0 {
+		t.Errorf("after a session started: raw %v with %d turns to go, want raw", raw, churn)
+	}
+	// Each round trip takes at least a turn, and the turn that sent an
+	// echo has ended once the next echo is back.
+	for range churnTurns + 2 {
+		echoThrough(t, c, "x")
+	}
+	if raw, churn := loopRaw(l); raw || churn != 0 {
+		t.Errorf("after %d round trips: raw %v with %d turns to go, want ordinary calls", churnTurns+2, raw, churn)
+	}
+	c.wr.WriteClose(frames.CloseNormal, "")
+	c.expectClose(t, frames.CloseNormal, "")
+	recv(t, rec.ends, "the session's end")
+	if raw, churn := loopRaw(l); !raw || churn == 0 {
+		t.Errorf("after the session ended: raw %v with %d turns to go, want raw", raw, churn)
+	}
+}
+
+// sessionLoop is the loop c's session is on.
+func sessionLoop(t *testing.T, s *Server, c *wsClient) *loop {
+	t.Helper()
+	name := c.conn.LocalAddr().String()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for p := range s.sessions {
+		if p.clientName == name && p.ev != nil {
+			return p.ev.l
+		}
+	}
+	t.Fatalf("session %s is not on a loop", name)
+	return nil
+}
+
+// loopRaw reads l's raw flag and churn count.
+func loopRaw(l *loop) (raw bool, churn int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.raw, l.churn
+}
