@@ -18,6 +18,7 @@ import (
 	"github.com/pion/logging"
 
 	"wsbridge/frames/deflate"
+	"wsbridge/internal/logbuf"
 	"wsbridge/internal/procs"
 	"wsbridge/record"
 	"wsbridge/static"
@@ -37,6 +38,12 @@ const (
 	// procsInterval is how often the CPU use is sampled to fit GOMAXPROCS
 	// to the load.
 	procsInterval = 500 * time.Millisecond
+
+	// logDelay is how long a log line may wait to be written with those
+	// after it (BatchLog), and logHeld how many bytes may wait before the
+	// logger that adds more writes them itself.
+	logDelay = 10 * time.Millisecond
+	logHeld  = 64 << 10
 )
 
 // Causes of a stop that is not a signal, for the log.
@@ -67,6 +74,11 @@ func serve(ctx context.Context, s *settings, e runEnv) error {
 		}
 		defer sysw.Close()
 		logOut = io.MultiWriter(logOut, sysw) // as websockify: syslog as well, not instead
+	}
+	if e.BatchLog {
+		lb := logbuf.New(logOut, logDelay, logHeld)
+		defer lb.Close() // before the log file and syslog close
+		logOut = lb
 	}
 	lf := newLoggerFactory(logOut, s.level, s.env)
 	log := lf.NewLogger("main")

@@ -35,6 +35,12 @@ type runEnv struct {
 	// process, so only main sets it, not tests that run wsbridge in
 	// their own process.
 	FitProcs bool
+
+	// BatchLog writes the log in batches from a goroutine of its own
+	// (internal/logbuf), a few milliseconds after the lines are logged.
+	// Only main sets it: tests that read the log while wsbridge runs get
+	// each line when it is logged.
+	BatchLog bool
 }
 
 func main() {
@@ -44,6 +50,7 @@ func main() {
 		Stdout:   os.Stdout,
 		Stderr:   os.Stderr,
 		FitProcs: true,
+		BatchLog: true,
 	})
 	if err == nil {
 		return

@@ -13,13 +13,13 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/pion/logging"
 
+	"wsbridge/internal/testpeer"
 	"wsbridge/tunnel"
 )
 
@@ -27,36 +27,24 @@ import (
 // instead of hanging it. Nothing waits this long when all is well.
 const waitLimit = 10 * time.Second
 
-// syncBuffer is a bytes.Buffer that the log and the test may share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // bridge is a run started by a test.
 type bridge struct {
 	addr   net.Addr
 	done   chan error // run's result
 	cancel context.CancelFunc
-	stdout *syncBuffer
-	stderr *syncBuffer
+	stdout *testpeer.Output
+	stderr *testpeer.Output
 }
 
 // startRun starts run with args on 127.0.0.1:0 towards a local listener
 // and returns once it accepts connections.
 func startRun(t *testing.T, args ...string) *bridge {
+	t.Helper()
+	return startRunEnv(t, runEnv{}, args...)
+}
+
+// startRunEnv is startRun with e's switches (FitProcs, BatchLog).
+func startRunEnv(t *testing.T, e runEnv, args ...string) *bridge {
 	t.Helper()
 	target, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -65,15 +53,13 @@ func startRun(t *testing.T, args ...string) *bridge {
 	t.Cleanup(func() { target.Close() })
 
 	ctx, cancel := context.WithCancel(context.Background())
-	b := &bridge{done: make(chan error, 1), cancel: cancel, stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	b := &bridge{done: make(chan error, 1), cancel: cancel, stdout: testpeer.NewOutput(), stderr: testpeer.NewOutput()}
 	ready := make(chan net.Addr, 1)
 	go func() { // ends when run returns; every test waits for b.done
-		b.done <- run(ctx, runEnv{
-			Args:   append(args, "127.0.0.1:0", target.Addr().String()),
-			Stdout: b.stdout,
-			Stderr: b.stderr,
-			Ready:  func(a net.Addr) { ready <- a },
-		})
+		e.Args = append(args, "127.0.0.1:0", target.Addr().String())
+		e.Stdout, e.Stderr = b.stdout, b.stderr
+		e.Ready = func(a net.Addr) { ready <- a }
+		b.done <- run(ctx, e)
 	}()
 	t.Cleanup(cancel)
 	select {
@@ -205,6 +191,26 @@ func TestRunOnceExitsAfterFirstSession(t *testing.T) {
 	}
 	if log := b.stderr.String(); !strings.Contains(log, errRunOnce.Error()) {
 		t.Errorf("log does not say why it stopped:\n%s", log)
+	}
+}
+
+// TestRunBatchesLog: with BatchLog (as main runs) the log's lines come
+// from the batching writer while wsbridge runs, and every line logged
+// before run returns is written by then, in order.
+func TestRunBatchesLog(t *testing.T) {
+	b := startRunEnv(t, runEnv{BatchLog: true}, "--run-once")
+	c := b.upgrade(t)
+	if !b.stderr.WaitFor(" opened", waitLimit) {
+		t.Fatalf("no line for the session's start after %v:\n%s", waitLimit, b.stderr)
+	}
+	c.Close()
+	if err := b.wait(t); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	log := b.stderr.String()
+	closed, stop := strings.Index(log, " closed"), strings.LastIndex(log, errRunOnce.Error())
+	if closed < 0 || stop < closed {
+		t.Errorf("the session's end (at %d) and then why run stopped (at %d) are not in the log when run returns:\n%s", closed, stop, log)
 	}
 }
 
@@ -357,8 +363,8 @@ func TestLoggerFactoryScopes(t *testing.T) {
 }
 
 func TestErrorLogWritesWarnings(t *testing.T) {
-	var b syncBuffer
-	l := newErrorLog(newLoggerFactory(&b, logging.LogLevelWarn, nil))
+	b := testpeer.NewOutput()
+	l := newErrorLog(newLoggerFactory(b, logging.LogLevelWarn, nil))
 	l.Printf("http: Accept error: %s", "boom")
 	if got := b.String(); !strings.Contains(got, "http WARNING: ") || !strings.Contains(got, "http: Accept error: boom\n") || strings.Contains(got, "boom\n\n") {
 		t.Errorf("ErrorLog wrote %q", got)
@@ -421,7 +427,7 @@ func TestRunFitsProcs(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
-			stderr := &syncBuffer{}
+			stderr := testpeer.NewOutput()
 			ready := make(chan net.Addr, 1)
 			done := make(chan error, 1)
 			go func() { // ends when run returns, waited for below

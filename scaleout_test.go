@@ -148,6 +148,11 @@ backend bridges
 		s.echo(t, fmt.Sprintf("hello %d", i))
 		s.conn.Close()
 	}
+	// Each bridge logs a session just after its 101, and writes its log
+	// a few milliseconds later (BatchLog): wait for the four lines.
+	if !testpeer.WaitForAll(") opened", 4, waitLimit, b1.stderr, b2.stderr) {
+		t.Fatalf("%d sessions in the bridges' logs after %v, want 4", opened(b1)+opened(b2), waitLimit)
+	}
 	if opened(b1) == 0 || opened(b2) == 0 {
 		t.Fatalf("sessions per bridge: %d and %d, want both used", opened(b1), opened(b2))
 	}

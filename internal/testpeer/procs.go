@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -168,6 +169,30 @@ func (o *Output) String() string {
 // Count returns how often s occurs in the output so far.
 func (o *Output) Count(s string) int {
 	return strings.Count(o.String(), s)
+}
+
+// WaitForAll waits until s occurs n times in outs taken together, or
+// until timeout; it reports whether it did.
+func WaitForAll(s string, n int, timeout time.Duration, outs ...*Output) bool {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	cases := make([]reflect.SelectCase, len(outs)+1)
+	cases[len(outs)] = reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(deadline.C)}
+	for {
+		got := 0
+		for i, o := range outs {
+			o.mu.Lock()
+			got += strings.Count(o.b.String(), s)
+			cases[i] = reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(o.changed)}
+			o.mu.Unlock()
+		}
+		if got >= n {
+			return true
+		}
+		if i, _, _ := reflect.Select(cases); i == len(outs) {
+			return false
+		}
+	}
 }
 
 // WaitFor waits until the output contains s n times (default once), or
