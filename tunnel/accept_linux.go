@@ -1134,7 +1134,7 @@ func connectSocket(da dialAddr) (int, error) {
 	if da.ap.Addr().Is4() {
 		family = unix.AF_INET
 	}
-	fd, err := sysSocket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fd, err := rawNewSocket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return -1, sysErr("socket", err)
 	}

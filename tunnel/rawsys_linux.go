@@ -44,8 +44,8 @@ func rawShutdown(fd, how int) error {
 	return rawErr(e)
 }
 
-// rawSocket makes a socket.
-func sysSocket(family, typ, proto int) (int, error) {
+// rawNewSocket makes a socket.
+func rawNewSocket(family, typ, proto int) (int, error) {
 	r, _, e := unix.RawSyscall(unix.SYS_SOCKET, uintptr(family), uintptr(typ), uintptr(proto))
 	if e != 0 {
 		return -1, e
