@@ -6,13 +6,13 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/pion/logging"
 
 	"wsbridge/frames"
+	"wsbridge/internal/testpeer"
 )
 
 // The event loop against the goroutine pumps, on the same bridge: each
@@ -92,7 +92,7 @@ func BenchmarkSession(b *testing.B) {
 			msg := randBytes(4, 64)
 			b.ReportAllocs()
 			b.SetParallelism(4) // 8 clients on the 2-core machine
-			cpu0 := processCPU(b)
+			cpu0 := testpeer.ProcessCPU(b)
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				var got bytes.Buffer
@@ -104,7 +104,7 @@ func BenchmarkSession(b *testing.B) {
 				}
 			})
 			b.StopTimer()
-			b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(testpeer.ProcessCPU(b)-cpu0)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }
@@ -130,13 +130,4 @@ func oneSession(addr string, msg []byte, got *bytes.Buffer) error {
 		return fmt.Errorf("got Close %d (%v), want 1000", code, err)
 	}
 	return nil
-}
-
-// processCPU is the CPU time this process has used, user and system.
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

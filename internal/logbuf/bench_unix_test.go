@@ -6,12 +6,13 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"syscall"
 	"testing"
 	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"wsbridge/internal/testpeer"
 )
 
 // TestMain makes the test binary, started with LOGBUF_ECHO=1, the echo
@@ -70,14 +71,14 @@ func BenchmarkLogIdle(b *testing.B) {
 			ping, pong := startEcho(b)
 			b.SetBytes(int64(len(line)))
 			b.ReportAllocs()
-			cpu0 := processCPU(b)
+			cpu0 := testpeer.ProcessCPU(b)
 			b.ResetTimer()
 			for b.Loop() {
 				roundTrip(b, ping, pong)
 				w.Write(line)
 			}
 			b.StopTimer()
-			b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(testpeer.ProcessCPU(b)-cpu0)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }
@@ -131,13 +132,4 @@ func roundTrip(b *testing.B, ping, pong *os.File) {
 	}); err != nil || e != 0 {
 		b.Fatal(err, e)
 	}
-}
-
-// processCPU is the CPU time this process has used, user and system.
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// processCPU is not implemented here: GOMAXPROCS stays as the runtime set
-// it.
-func processCPU() (time.Duration, error) {
+// ProcessCPU is not implemented here (an error wrapping
+// errors.ErrUnsupported): GOMAXPROCS stays as the runtime set it.
+func ProcessCPU() (time.Duration, error) {
 	return 0, fmt.Errorf("reading the process's CPU time: %w", errors.ErrUnsupported)
 }

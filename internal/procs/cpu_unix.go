@@ -8,9 +8,9 @@ import (
 	"time"
 )
 
-// processCPU is the user and system CPU time of every thread of the
+// ProcessCPU is the user and system CPU time of every thread of the
 // process so far.
-func processCPU() (time.Duration, error) {
+func ProcessCPU() (time.Duration, error) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0, fmt.Errorf("getrusage: %w", err)

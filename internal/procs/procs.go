@@ -64,7 +64,7 @@ func (s *Scaler) Run(ctx context.Context) error {
 	}
 	cpu, set := s.CPU, s.Set
 	if cpu == nil {
-		cpu = processCPU
+		cpu = ProcessCPU
 	}
 	if _, err := cpu(); err != nil {
 		return fmt.Errorf("procs: %w", err)

@@ -180,7 +180,7 @@ func TestScalerCPUError(t *testing.T) {
 
 // TestProcessCPU: the process's CPU time grows while it computes.
 func TestProcessCPU(t *testing.T) {
-	start, err := processCPU()
+	start, err := ProcessCPU()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,7 @@ func TestProcessCPU(t *testing.T) {
 		for i := range 1 << 16 {
 			x += i
 		}
-		now, err := processCPU()
+		now, err := ProcessCPU()
 		if err != nil {
 			t.Fatal(err)
 		}
