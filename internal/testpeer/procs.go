@@ -202,19 +202,5 @@ func (o *Output) WaitFor(s string, timeout time.Duration, n ...int) bool {
 	if len(n) > 0 {
 		want = n[0]
 	}
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
-		o.mu.Lock()
-		got, changed := strings.Count(o.b.String(), s), o.changed
-		o.mu.Unlock()
-		if got >= want {
-			return true
-		}
-		select {
-		case <-changed:
-		case <-deadline.C:
-			return false
-		}
-	}
+	return WaitForAll(s, want, timeout, o)
 }
