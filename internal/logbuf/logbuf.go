@@ -19,7 +19,7 @@ import (
 // Writer holds what is written to it for up to a delay and then writes it
 // to the underlying writer from its own goroutine, in order, one Write per
 // Write it was given (a syslog writer sends each as one message). Once
-// more than a limit is held, the Write that passes it writes everything
+// the bytes held reach a limit, the Write that reached it writes everything
 // itself, so a writer that does not keep up slows the loggers down as it
 // would unbuffered, with bounded memory. It is safe for concurrent use.
 //
@@ -55,8 +55,7 @@ func New(w io.Writer, delay time.Duration, limit int) *Writer {
 		kick:  make(chan struct{}, 1),
 		done:  make(chan struct{}),
 	}
-	b.wg.Add(1)
-	go b.run()
+	b.wg.Go(b.run) // ends with Close, which waits for it
 	return b
 }
 
@@ -125,7 +124,6 @@ func (b *Writer) Close() error {
 
 // run writes each batch delay after its first Write, until Close.
 func (b *Writer) run() {
-	defer b.wg.Done()
 	t := time.NewTimer(b.delay)
 	t.Stop()
 	for {
