@@ -56,7 +56,11 @@ func TestHeldUntilDelay(t *testing.T) {
 	if d := time.Since(start); d < 20*time.Millisecond {
 		t.Errorf("written after %v, before the delay of 20ms", d)
 	}
-	<-r.got
+	select {
+	case <-r.got:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("second line not written within 10 s: %q", r.all())
+	}
 	if got, want := r.all(), []string{"one\n", "two\n"}; !slices.Equal(got, want) {
 		t.Errorf("writes %q, want %q", got, want)
 	}
