@@ -671,7 +671,7 @@ func (pc *pendingConn) readRequest() {
 			pc.buf = &nb
 			b = nb
 		}
-		n, err := sysRead(true, pc.cfd, b[pc.n:])
+		n, err := sysRead(pc.cfd, b[pc.n:])
 		switch {
 		case err == unix.EAGAIN:
 			pc.in = false
@@ -1213,7 +1213,7 @@ func (pc *pendingConn) connectError() error {
 func (pc *pendingConn) write101(fd int) error {
 	var buf [384]byte
 	b := append101(buf[:0], pc.hs)
-	n, err := sysWrite(true, fd, b)
+	n, err := sysWrite(fd, b)
 	if err == nil && n < len(b) {
 		err = unix.EAGAIN
 	}
@@ -1315,7 +1315,7 @@ func (pc *pendingConn) refuse(client string, err error, fallback int) {
 func (pc *pendingConn) answerRefusal(client string, err error, fallback int) {
 	var w bufferedResponse
 	pc.a.s.refused(&w, client, err, fallback)
-	sysWrite(true, pc.cfd, w.bytes()) // a fresh socket takes it; if not, the close says enough
+	sysWrite(pc.cfd, w.bytes()) // a fresh socket takes it; if not, the close says enough
 }
 
 // giveUp hands the connection to net/http with what was read.

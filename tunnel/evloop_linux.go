@@ -111,37 +111,6 @@ type loop struct {
 	dialing   pendList
 	pendReady []*pendingConn
 	pendWork  []pendJob // scratch for runPending
-
-	// raw makes the loop's system calls on its sockets and epoll set raw
-	// while it moves bulk data (see loop.read): for bulkTurns turns after
-	// a read of at least bulkRead bytes (bulk counts them down); and
-	// while sessions come and go: for churnTurns turns after one started
-	// or ended (churn counts them down).
-	raw   bool
-	bulk  int
-	churn int
-}
-
-// bulkRead is the read size from which the loop counts as moving bulk
-// data, and bulkTurns how many turns it goes on counting so after the
-// last such read (turns that only flush, or find a socket drained, come
-// between bulk reads).
-const (
-	bulkRead  = 32 << 10
-	bulkTurns = 16
-)
-
-// churnTurns is how many turns the loop's calls stay raw after a session
-// started or ended.
-const churnTurns = 16
-
-// churned notes that a session started or ended: the calls that set up
-// and tear down are raw already (rawsys_linux.go), and the loop's own
-// are raw from the end of this turn for churnTurns turns, so that a
-// stream of short sessions does not wake sysmon at all. l.mu is held.
-// (Only the loop goroutine sets raw: it reads it outside l.mu.)
-func (l *loop) churned() {
-	l.churn = churnTurns
 }
 
 // evSession is one session on a loop. Every field is guarded by l.mu.
@@ -230,11 +199,11 @@ func (q *outQueue) pushUnsent(bufs [][]byte, n int) {
 	}
 }
 
-// flush writes what waits to fd (raw: see loop.read) and returns how much
-// went; writable is cleared when the socket did not take it all (the next
-// EPOLLOUT edge sets it again).
-func (q *outQueue) flush(raw bool, fd int, writable *bool) (int, error) {
-	n, err := sysWrite(raw, fd, q.b)
+// flush writes what waits to fd and returns how much went; writable is
+// cleared when the socket did not take it all (the next EPOLLOUT edge sets
+// it again).
+func (q *outQueue) flush(fd int, writable *bool) (int, error) {
+	n, err := sysWrite(fd, q.b)
 	if err != nil && err != unix.EAGAIN {
 		return 0, err
 	}
@@ -381,7 +350,6 @@ func (es *evSession) start(br *bufio.Reader, goAway bool) {
 func (es *evSession) begin(first []byte, goAway bool) {
 	p := es.p
 	l := es.l
-	l.churned()
 	now := time.Now()
 	es.live = newLiveness(p, now)
 	if hb := p.srv.cfg.Heartbeat; hb > 0 {
@@ -586,7 +554,7 @@ func (l *loop) run() {
 	// more (or for the deadline). It runs after the poller has reset its
 	// readiness flag, so an event that comes after it still wakes the loop.
 	poll := func(fd uintptr) bool {
-		n, _ = sysEpollPoll(l.raw, int(fd), l.events)
+		n, _ = sysEpollPoll(int(fd), l.events)
 		return n > 0 || spin
 	}
 	for {
@@ -600,7 +568,7 @@ func (l *loop) run() {
 		for _, ev := range l.events[:n] {
 			if int(ev.Fd) == l.efd {
 				var b [8]byte
-				sysRead(true, l.efd, b[:])
+				sysRead(l.efd, b[:])
 				l.kicked = false
 				continue
 			}
@@ -625,9 +593,6 @@ func (l *loop) run() {
 		clear(l.finished)
 		l.finished = l.finished[:0]
 		spin = len(l.runq) > 0 || len(l.pendReady) > 0
-		l.raw = l.bulk > 0 || l.churn > 0
-		l.bulk = max(l.bulk-1, 0)
-		l.churn = max(l.churn-1, 0)
 		next := l.pendingDeadline()
 		if len(l.timers) > 0 && (next.IsZero() || l.timers[0].due.Before(next)) {
 			next = l.timers[0].due
@@ -686,7 +651,7 @@ func (l *loop) kick() {
 	}
 	l.kicked = true
 	b := [8]byte{1}
-	sysWrite(true, l.efd, b[:])
+	sysWrite(l.efd, b[:])
 }
 
 // runQueued gives the sessions that had more to read another turn.
@@ -784,7 +749,7 @@ func (es *evSession) requeue() {
 func (es *evSession) readClient() {
 	l := es.l
 	c := copy(l.buf, es.carry[:es.carryN])
-	n, err := l.read(es.cfd, l.buf[c:loopBufSize])
+	n, err := sysRead(es.cfd, l.buf[c:loopBufSize])
 	switch {
 	case err == unix.EAGAIN:
 		es.cIn = false
@@ -887,7 +852,7 @@ func (es *evSession) writeUp() {
 
 // flushUp writes what waits for the target.
 func (es *evSession) flushUp() {
-	n, err := es.up.flush(es.l.raw, es.tfd, &es.tOut)
+	n, err := es.up.flush(es.tfd, &es.tOut)
 	if err != nil {
 		es.targetWriteError(err)
 		return
@@ -902,7 +867,7 @@ func (es *evSession) readTarget() {
 	size := es.p.srv.cfg.MaxFrameSize
 	room := min(loopBufSize, turnFrames*size)
 	buf := l.buf[frames.MaxHeaderLen : frames.MaxHeaderLen+room]
-	n, err := l.read(es.tfd, buf)
+	n, err := sysRead(es.tfd, buf)
 	switch {
 	case err == unix.EAGAIN:
 		es.tIn = false
@@ -960,9 +925,9 @@ func (es *evSession) sendClient(what string, bufs ...[]byte) {
 		var err error
 		switch {
 		case len(bufs) == 1 && es.finNext:
-			n, err = sysSendMore(es.l.raw, es.cfd, bufs[0])
+			n, err = sysSendMore(es.cfd, bufs[0])
 		case len(bufs) == 1:
-			n, err = sysWrite(es.l.raw, es.cfd, bufs[0])
+			n, err = sysWrite(es.cfd, bufs[0])
 		default:
 			n, err = es.l.writev(es.cfd, bufs)
 		}
@@ -979,7 +944,7 @@ func (es *evSession) sendClient(what string, bufs ...[]byte) {
 
 // flushDown writes what waits for the client.
 func (es *evSession) flushDown() {
-	if _, err := es.down.flush(es.l.raw, es.cfd, &es.cOut); err != nil {
+	if _, err := es.down.flush(es.cfd, &es.cOut); err != nil {
 		es.clientWriteError("", err)
 		return
 	}
@@ -1157,7 +1122,6 @@ func (es *evSession) closeAll() {
 	}
 	es.dead = true
 	l := es.l
-	l.churned()
 	delete(l.conns, int32(es.cfd))
 	delete(l.conns, int32(es.tfd))
 	rawClose(es.cfd) // leaves the epoll set with its last descriptor
@@ -1293,61 +1257,45 @@ func (h *timerHeap) Pop() any {
 }
 
 // The loop's reads, writes and polls never block (its sockets and epoll
-// set are non-blocking). While the loop moves bulk data they are made raw,
-// without the runtime's system call bookkeeping: that bookkeeping wakes
+// set are non-blocking), so they are made raw, without the runtime's
+// system call bookkeeping: like a blocking call, an ordinary one wakes
 // the runtime's sysmon thread whenever the process was idle, and sysmon
-// then polls every 20 µs for a while, which cost 10-25% of the bridge's
-// CPU per GB in wsbench's bulk runs. With small messages they stay
-// ordinary calls: made raw there too, round trips on a KVM guest grew
-// millisecond tails (sysmon's polling seems to keep idle vCPUs quick to
-// wake), and round-trip latency matters more than that CPU.
+// then polls every 20 µs for a while. That cost 10-25% of the bridge's
+// CPU per GB in wsbench's bulk runs, about a fifth of its CPU per new
+// connection, and a third of its CPU per round trip in the slow wake-up
+// mode of this machine's KVM guest (README "Performance").
 
-// read reads from fd once and notes a bulk read.
-func (l *loop) read(fd int, b []byte) (int, error) {
-	n, err := sysRead(l.raw, fd, b)
-	if n >= bulkRead {
-		l.bulk = bulkTurns
-	}
-	return n, err
-}
-
-// sysRead reads once, retrying on EINTR; raw skips the runtime.
-func sysRead(raw bool, fd int, b []byte) (int, error) {
-	return sysCall(raw, unix.SYS_READ, fd, bufPtr(b), len(b), 0)
+// sysRead reads once, retrying on EINTR.
+func sysRead(fd int, b []byte) (int, error) {
+	return sysCall(unix.SYS_READ, fd, bufPtr(b), len(b), 0)
 }
 
 // sysWrite writes once, retrying on EINTR; a full socket gives EAGAIN
 // with what it took.
-func sysWrite(raw bool, fd int, b []byte) (int, error) {
-	return sysCall(raw, unix.SYS_WRITE, fd, bufPtr(b), len(b), 0)
+func sysWrite(fd int, b []byte) (int, error) {
+	return sysCall(unix.SYS_WRITE, fd, bufPtr(b), len(b), 0)
 }
 
 // sysSendMore writes once like sysWrite, with MSG_MORE: the bytes wait in
 // the socket for more, or for the FIN of a close or shutdown that follows
 // at once (TCP_NODELAY would send them alone).
-func sysSendMore(raw bool, fd int, b []byte) (int, error) {
-	return sysCall(raw, unix.SYS_SENDTO, fd, bufPtr(b), len(b), unix.MSG_MORE)
+func sysSendMore(fd int, b []byte) (int, error) {
+	return sysCall(unix.SYS_SENDTO, fd, bufPtr(b), len(b), unix.MSG_MORE)
 }
 
 // sysEpollPoll takes the events pending on epfd without waiting
 // (epoll_pwait with a timeout of 0 and no signal mask).
-func sysEpollPoll(raw bool, epfd int, events []unix.EpollEvent) (int, error) {
-	return sysCall(raw, unix.SYS_EPOLL_PWAIT, epfd, unsafe.Pointer(&events[0]), len(events), 0)
+func sysEpollPoll(epfd int, events []unix.EpollEvent) (int, error) {
+	return sysCall(unix.SYS_EPOLL_PWAIT, epfd, unsafe.Pointer(&events[0]), len(events), 0)
 }
 
-// sysCall makes a system call on fd with a buffer (p, n) that does not
-// block, retrying on EINTR; f is the next argument (send's flags) and
+// sysCall makes a raw system call on fd with a buffer (p, n) that does
+// not block, retrying on EINTR; f is the next argument (send's flags) and
 // those after it are zero. p stays a pointer up to the call itself, so
 // that a buffer on a goroutine stack that moves meanwhile is followed.
-func sysCall(raw bool, trap uintptr, fd int, p unsafe.Pointer, n int, f uintptr) (int, error) {
+func sysCall(trap uintptr, fd int, p unsafe.Pointer, n int, f uintptr) (int, error) {
 	for {
-		var r uintptr
-		var e unix.Errno
-		if raw {
-			r, _, e = unix.RawSyscall6(trap, uintptr(fd), uintptr(p), uintptr(n), f, 0, 0)
-		} else {
-			r, _, e = unix.Syscall6(trap, uintptr(fd), uintptr(p), uintptr(n), f, 0, 0)
-		}
+		r, _, e := unix.RawSyscall6(trap, uintptr(fd), uintptr(p), uintptr(n), f, 0, 0)
 		if e != unix.EINTR {
 			return sysResult(r, e)
 		}
@@ -1385,7 +1333,7 @@ func (l *loop) writev(fd int, bufs [][]byte) (int, error) {
 	if len(iov) == 0 {
 		return 0, nil
 	}
-	n, err := sysCall(l.raw, unix.SYS_WRITEV, fd, unsafe.Pointer(&iov[0]), len(iov), 0)
+	n, err := sysCall(unix.SYS_WRITEV, fd, unsafe.Pointer(&iov[0]), len(iov), 0)
 	clear(iov) // drop the pointers into the buffers
 	return n, err
 }

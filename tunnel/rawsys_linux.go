@@ -10,8 +10,8 @@ import (
 // loop (socket, setsockopt, connect, epoll_ctl, getsockopt, shutdown,
 // close, and accept4 on the listening socket) never block: every socket
 // is non-blocking and none lingers. They are made raw, without the
-// runtime's system call bookkeeping, like the loop's bulk reads and
-// writes (see loop.read): that bookkeeping wakes the runtime's sysmon
+// runtime's system call bookkeeping, like the loop's reads, writes and
+// polls (see sysCall): that bookkeeping wakes the runtime's sysmon
 // thread from its deep sleep whenever the process was idle, and sysmon
 // then naps 20 µs at a time until it finds the process idle again. Under
 // a stream of new connections that cycle ran once or more per connection.
