@@ -124,3 +124,33 @@ func TestSyslogAndRecordThroughRun(t *testing.T) {
 		}
 	}
 }
+
+// TestSyslogBatchedLinesApart: the log is written in batches (as main
+// runs), joined into few writes on stderr, yet every line still reaches
+// the syslog server as a message of its own, the startup lines logged
+// together included.
+func TestSyslogBatchedLinesApart(t *testing.T) {
+	udp, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	b := startRunEnv(t, runEnv{BatchLog: true}, "--syslog", udp.LocalAddr().String(), "--run-once")
+	c := b.upgrade(t)
+	c.Close()
+	if err := b.wait(t); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	var msgs []string
+	for len(msgs) == 0 || !strings.HasSuffix(strings.TrimSpace(msgs[len(msgs)-1]), " stopped") { // the last line
+		msgs = append(msgs, readDatagram(t, udp))
+	}
+	for _, m := range msgs {
+		if strings.Contains(m, " INFO: ") { // a logger line left whole: a second line in the message
+			t.Errorf("syslog message %q holds more than one line", m)
+		}
+	}
+	if lines := strings.Count(b.stderr.String(), "\n"); lines != len(msgs) {
+		t.Errorf("%d lines on stderr, %d syslog messages:\n%s", lines, len(msgs), b.stderr)
+	}
+}

@@ -64,7 +64,7 @@ func BenchmarkLogIdle(b *testing.B) {
 			defer null.Close()
 			var w io.Writer = null
 			if bc.buffered {
-				lb := New(null, 10*time.Millisecond, 64<<10)
+				lb := New(null, 10*time.Millisecond, 64<<10, PipeBuf)
 				defer lb.Close()
 				w = lb
 			}

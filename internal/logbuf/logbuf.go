@@ -8,6 +8,8 @@
 // about once per session and cost a fifth of the bridge's CPU per
 // connection. A Writer keeps the lines for a few milliseconds and writes
 // them from its own goroutine, so sysmon is woken about once per batch.
+// To a byte stream it writes the lines of a batch together, a few
+// kilobytes per system call, rather than one call per line.
 package logbuf
 
 import (
@@ -17,8 +19,9 @@ import (
 )
 
 // Writer holds what is written to it for up to a delay and then writes it
-// to the underlying writer from its own goroutine, in order, one Write per
-// Write it was given (a syslog writer sends each as one message). Once
+// to the underlying writer from its own goroutine, in order: one Write per
+// Write it was given (a syslog writer sends each as one message), or
+// several of them joined in one Write (for a file or a pipe). Once
 // the bytes held reach a limit, the Write that reached it writes everything
 // itself, so a writer that does not keep up slows the loggers down as it
 // would unbuffered, with bounded memory. It is safe for concurrent use.
@@ -29,6 +32,7 @@ type Writer struct {
 	w     io.Writer
 	delay time.Duration
 	limit int
+	join  int // at most this many bytes of several Writes in one; 0: none
 
 	wmu sync.Mutex // serialises writing to w, and taking a batch to write
 
@@ -45,13 +49,24 @@ type Writer struct {
 	wg        sync.WaitGroup
 }
 
+// PipeBuf is the largest write POSIX promises to put into a pipe whole
+// (PIPE_BUF), so that it does not interleave with other processes'
+// writes to the same pipe: the join to give New for a stream that may be
+// a shared pipe, such as stderr.
+const PipeBuf = 4096
+
 // New starts a Writer on w that holds writes for at most delay, and at
-// most limit bytes of them. Close must be called to end its goroutine.
-func New(w io.Writer, delay time.Duration, limit int) *Writer {
+// most limit bytes of them. With join 0 each Write it was given is written
+// with one Write of w. With join > 0 consecutive ones are written together
+// in Writes of at most join bytes (more only for one that is larger on its
+// own), each ending where one it was given ended, so log lines stay whole.
+// Close must be called to end its goroutine.
+func New(w io.Writer, delay time.Duration, limit, join int) *Writer {
 	b := &Writer{
 		w:     w,
 		delay: delay,
 		limit: limit,
+		join:  join,
 		kick:  make(chan struct{}, 1),
 		done:  make(chan struct{}),
 	}
@@ -101,10 +116,16 @@ func (b *Writer) flushLocked(close bool) {
 	b.buf, b.ends = b.spare[:0], b.spareE[:0]
 	b.closed = b.closed || close
 	b.mu.Unlock()
-	start := 0
+	start, last := 0, 0 // buf[start:last] is waiting to be written
 	for _, end := range ends {
-		b.w.Write(buf[start:end]) // as a logger would: nobody to tell
-		start = end
+		if last > start && end-start > b.join {
+			b.w.Write(buf[start:last]) // as a logger would: nobody to tell
+			start = last
+		}
+		last = end
+	}
+	if last > start {
+		b.w.Write(buf[start:last])
 	}
 	b.spare, b.spareE = buf[:0], ends[:0]
 }

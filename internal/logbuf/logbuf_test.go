@@ -2,6 +2,9 @@ package logbuf
 
 import (
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -40,7 +43,7 @@ const never = time.Hour // a delay no test waits out
 // meanwhile go with it.
 func TestHeldUntilDelay(t *testing.T) {
 	r := newRecorder()
-	b := New(r, 20*time.Millisecond, 1<<20)
+	b := New(r, 20*time.Millisecond, 1<<20, 0)
 	defer b.Close()
 	start := time.Now()
 	b.Write([]byte("one\n"))
@@ -81,7 +84,7 @@ func TestHeldUntilDelay(t *testing.T) {
 // everything held itself, before it returns.
 func TestLimit(t *testing.T) {
 	r := newRecorder()
-	b := New(r, never, 10)
+	b := New(r, never, 10, 0)
 	defer b.Close()
 	b.Write([]byte("12345"))
 	if got := r.all(); len(got) != 0 {
@@ -97,7 +100,7 @@ func TestLimit(t *testing.T) {
 // straight through; a second Close does nothing.
 func TestCloseWrites(t *testing.T) {
 	r := newRecorder()
-	b := New(r, never, 1<<20)
+	b := New(r, never, 1<<20, 0)
 	b.Write([]byte("held\n"))
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
@@ -118,16 +121,23 @@ func TestCloseWrites(t *testing.T) {
 	}
 }
 
-// TestConcurrentOrder: lines from many goroutines all arrive once, each
-// as the one Write it was logged with, and in each goroutine's order,
-// across batches the delay, the limit and Close each end.
+// TestConcurrentOrder: lines from many goroutines all arrive once, whole,
+// and in each goroutine's order, across batches the delay, the limit and
+// Close each end: without a join each as the one Write it was logged
+// with, with one in writes no larger than the join.
 func TestConcurrentOrder(t *testing.T) {
+	for _, join := range []int{0, 100} {
+		t.Run(fmt.Sprintf("join=%d", join), func(t *testing.T) { testConcurrentOrder(t, join) })
+	}
+}
+
+func testConcurrentOrder(t *testing.T, join int) {
 	const (
 		writers = 8
 		lines   = 2000
 	)
 	r := newRecorder()
-	b := New(r, time.Millisecond, 4<<10)
+	b := New(r, time.Millisecond, 4<<10, join)
 	var wg sync.WaitGroup
 	for w := range writers {
 		wg.Go(func() {
@@ -138,9 +148,25 @@ func TestConcurrentOrder(t *testing.T) {
 	}
 	wg.Wait()
 	b.Close()
-	got := r.all()
+	var got []string
+	for _, s := range r.all() {
+		if join > 0 && len(s) > join {
+			t.Fatalf("a write of %d bytes, more than the join of %d", len(s), join)
+		}
+		if !strings.HasSuffix(s, "\n") {
+			t.Fatalf("write %q does not end a line", s)
+		}
+		got = append(got, strings.SplitAfter(s, "\n")...)
+		got = got[:len(got)-1] // the empty string after the last line
+	}
+	switch n := len(r.all()); {
+	case join == 0 && n != len(got):
+		t.Errorf("%d writes for %d lines, want one each", n, len(got))
+	case join > 0 && n >= len(got):
+		t.Errorf("%d writes for %d lines: none joined", n, len(got))
+	}
 	if len(got) != writers*lines {
-		t.Fatalf("%d writes, want %d", len(got), writers*lines)
+		t.Fatalf("%d lines, want %d", len(got), writers*lines)
 	}
 	next := make([]int, writers)
 	for _, s := range got {
@@ -153,4 +179,69 @@ func TestConcurrentOrder(t *testing.T) {
 		}
 		next[w]++
 	}
+}
+
+// TestJoin: with a join, the Writes of a batch go out together, each
+// Write of w at most join bytes and ending where a Write given ended, and
+// one larger than join on its own goes out alone; nothing is lost or
+// reordered.
+func TestJoin(t *testing.T) {
+	r := newRecorder()
+	b := New(r, never, 1<<20, 10)
+	in := []string{"aaa\n", "bbb\n", "cc\n", "d\n", "eeeeeeeeeeeeee\n", "f\n", "gggggggggg\n", "h\n"}
+	for _, s := range in {
+		b.Write([]byte(s))
+	}
+	b.Flush()
+	want := []string{"aaa\nbbb\n", "cc\nd\n", "eeeeeeeeeeeeee\n", "f\n", "gggggggggg\n", "h\n"}
+	if got := r.all(); !slices.Equal(got, want) {
+		t.Errorf("writes %q, want %q", got, want)
+	}
+	b.Write([]byte("i\n"))
+	b.Write([]byte("j\n"))
+	b.Close()
+	if got := r.all()[len(want):]; !slices.Equal(got, []string{"i\nj\n"}) {
+		t.Errorf("batch written by Close: writes %q, want one joined", got)
+	}
+}
+
+// BenchmarkFlush: a batch of 100 session lines written to a file, one
+// Write each or joined (as the bridge logs to stderr or --log-file), per
+// line.
+func BenchmarkFlush(b *testing.B) {
+	line := []byte("tunnel INFO: 2026/11/27 22:26:26 session 127.0.0.1:45698 -> 127.0.0.1:42485 opened\n")
+	const lines = 100
+	for _, join := range []int{0, PipeBuf} {
+		b.Run(fmt.Sprintf("join=%d", join), func(b *testing.B) {
+			f, err := os.Create(filepath.Join(b.TempDir(), "log"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			w := &countWriter{w: f}
+			lb := New(w, never, 1<<20, join)
+			defer lb.Close()
+			b.SetBytes(int64(len(line) * lines))
+			b.ReportAllocs()
+			for b.Loop() {
+				for range lines {
+					lb.Write(line)
+				}
+				lb.Flush()
+			}
+			b.ReportMetric(float64(w.n)/float64(b.N*lines), "writes/line")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*lines), "ns/line")
+		})
+	}
+}
+
+// countWriter counts the Writes passed on to w.
+type countWriter struct {
+	w io.Writer
+	n int
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	c.n++
+	return c.w.Write(p)
 }
